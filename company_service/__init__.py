@@ -1,0 +1,20 @@
+"""company_service: departments and employees over JSON, one transaction per request."""
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+
+from .views.config import require_permissions
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Router:
+    """The WSGI application factory named in the ini files."""
+    config = Configurator(settings=settings)
+    config.include(".request_id")
+    config.include(".db")
+    config.include(".security")
+    config.include(".routes")
+    config.scan(".views")
+    require_permissions(config)
+    return config.make_wsgi_app()

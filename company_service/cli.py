@@ -1,0 +1,176 @@
+"""The ``company-service`` command: initdb, create-token, revoke-token.
+
+Every command that changes data runs inside the same machinery as a request
+(``pyramid.paster.bootstrap`` builds the app; ``request.tm`` commits or aborts
+``request.dbsession``), so a script gets the same all-or-nothing guarantee.
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+import argparse
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from pyramid.paster import bootstrap, get_appsettings
+from pyramid.request import Request
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from . import sample_data
+from .db import database_url, make_engine
+from .models import ROLES, ApiToken
+from .tokens import hash_token, new_token
+
+PROG = "company-service"
+
+
+class CommandError(Exception):
+    """A failure to report as one line; the message is for the operator."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def config_path(config_uri: str) -> str:
+    """Check the ini exists before Paste turns its absence into a traceback."""
+    path = config_uri.partition("#")[0]
+    if not Path(path).is_file():
+        raise CommandError(f"no such config file: {path}")
+    return config_uri
+
+
+@contextmanager
+def app_session(config_uri: str) -> Iterator[Session]:
+    """``request.dbsession`` of a bootstrapped app, in one transaction.
+
+    The request is a POST so that, on SQLite, the transaction takes the write
+    lock up front, exactly as a writing HTTP request does.
+    """
+    with bootstrap(config_uri, request=Request.blank("/", method="POST")) as env:
+        request = env["request"]
+        with request.tm:
+            yield request.dbsession
+
+
+def initdb(args: argparse.Namespace) -> None:
+    settings = get_appsettings(args.config_uri)
+    engine = make_engine(settings)
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option("script_location", "company_service:alembic")
+    try:
+        with engine.begin() as connection:
+            alembic_config.attributes["connection"] = connection
+            command.upgrade(alembic_config, "head")
+    finally:
+        engine.dispose()
+    print("database is at the newest schema revision", file=sys.stderr)
+    if args.sample_data:
+        with app_session(args.config_uri) as session:
+            departments, employees = sample_data.load(session)
+        print(
+            f"sample data: added {departments} departments and {employees} employees",
+            file=sys.stderr,
+        )
+
+
+def create_token(args: argparse.Namespace) -> None:
+    name = args.name or f"{args.role}-{secrets.token_hex(4)}"
+    if not 1 <= len(name) <= 100:
+        raise CommandError("a token name is 1 to 100 characters")
+    token = new_token()
+    try:
+        with app_session(args.config_uri) as session:
+            session.add(
+                ApiToken(name=name, role=args.role, token_hash=hash_token(token))
+            )
+            session.flush()
+    except IntegrityError:
+        raise CommandError(f"a token named {name!r} already exists") from None
+    print(token)
+    print(
+        f"created {args.role} token {name!r}; it is shown only this once",
+        file=sys.stderr,
+    )
+
+
+def revoke_token(args: argparse.Namespace) -> None:
+    with app_session(args.config_uri) as session:
+        token = session.scalars(
+            select(ApiToken).where(
+                ApiToken.name == args.name, ApiToken.revoked_at.is_(None)
+            )
+        ).one_or_none()
+        if token is None:
+            raise CommandError(f"no active token named {args.name!r}")
+        token.revoked_at = datetime.now(UTC)
+    print(f"revoked token {args.name!r}", file=sys.stderr)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=PROG, description=__doc__.partition("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], None], help: str
+    ) -> ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument(
+            "config_uri", metavar="CONFIG_URI", help="e.g. development.ini"
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = add("initdb", initdb, "bring the schema to the newest revision")
+    sub.add_argument(
+        "--sample-data",
+        action="store_true",
+        help="add sample departments and employees",
+    )
+    sub = add("create-token", create_token, "create an API token and print it")
+    sub.add_argument("--role", required=True, choices=ROLES)
+    sub.add_argument(
+        "--name", help="a unique name, used to revoke it (default: generated)"
+    )
+    sub = add("revoke-token", revoke_token, "revoke the API token with this name")
+    sub.add_argument("name", metavar="NAME")
+    return parser
+
+
+def describe_database_error(config_uri: str, error: SQLAlchemyError) -> str:
+    url = make_url(database_url(get_appsettings(config_uri)))
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return (
+        f"cannot use the database {url.render_as_string(hide_password=True)}: {reason}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config_path(args.config_uri)
+        args.handler(args)
+    except CommandError as error:
+        message = str(error)
+    except OperationalError as error:
+        message = describe_database_error(args.config_uri, error)
+    except Exception as error:  # one line for the operator, never a traceback
+        text = str(error).strip().splitlines()
+        message = f"{type(error).__name__}: {text[0] if text else 'no details'}"
+    else:
+        return 0
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The request transaction: one engine per process, one session per request.
+
+A view never commits. ``request.dbsession`` is joined to ``request.tm`` by
+zope.sqlalchemy; pyramid_tm commits that transaction when the view returns a
+response below 400 and aborts it otherwise; pyramid_retry replays a request
+whose transaction lost a race (see :func:`is_transient`).
+"""
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import pymysql
+import pyramid_tm
+import transaction.interfaces
+import zope.sqlalchemy
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid_retry import IRetryableError
+from sqlalchemy import Engine, engine_from_config, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# MariaDB/MySQL: 1213 deadlock, 1205 lock wait timeout, 1020 record changed
+# since last read (snapshot isolation). All mean "try the whole thing again".
+MYSQL_TRANSIENT_ERRNOS = frozenset({1020, 1205, 1213})
+
+
+def database_url(settings: Mapping[str, Any]) -> str:
+    """``DATABASE_URL`` wins over the ini, so one ini serves every database."""
+    return os.environ.get("DATABASE_URL") or settings["sqlalchemy.url"]
+
+
+def make_engine(settings: Mapping[str, Any]) -> Engine:
+    """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings."""
+    url = make_url(database_url(settings))
+    options: dict[str, Any] = {"url": url, "pool_pre_ping": True}
+    if url.get_backend_name() == "sqlite":
+        busy_ms = int(settings.get("db.sqlite_busy_timeout_ms", 5000))
+        options["connect_args"] = {"timeout": busy_ms / 1000}
+    else:
+        options["isolation_level"] = settings.get(
+            "db.isolation_level", "REPEATABLE READ"
+        )
+    engine = engine_from_config(settings, "sqlalchemy.", **options)
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves.
+
+    pysqlite's own transaction handling starts transactions late and never
+    for savepoints; taking it over makes savepoints work and lets a writer
+    take the write lock up front with ``BEGIN IMMEDIATE``, so two writers
+    queue on the busy timeout instead of deadlocking half-way through.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("sqlite_writer"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that the same request, run again, may well not hit.
+
+    zope.sqlalchemy already recognises PostgreSQL's class 40 and MySQL's
+    deadlock, but only while the transaction is still open; errors raised at
+    commit time, SQLite's "database is locked" and MariaDB's lock wait
+    timeout need this check of our own.
+    """
+    if IRetryableError.providedBy(exc) or isinstance(
+        exc, transaction.interfaces.TransientError | StaleDataError
+    ):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:  # psycopg: 40001 serialization failure, 40P01 deadlock
+        return sqlstate.startswith("40")
+    if isinstance(orig, pymysql.err.OperationalError):
+        return bool(orig.args) and orig.args[0] in MYSQL_TRANSIENT_ERRNOS
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig)
+        return "locked" in message or "busy" in message
+    return False
+
+
+def request_dbsession(request: Request) -> Session:
+    """The request's session, joined to the request's transaction manager.
+
+    The test harness may hand in a session of its own through the environ,
+    bound to a connection it rolls back after the test.
+    """
+    session = request.environ.get("app.dbsession")
+    if session is None:
+        registry = request.registry
+        writer = request.method in WRITE_METHODS
+        bind = registry["db.writer_engine"] if writer else registry["db.engine"]
+        session = registry["dbsession_factory"](bind=bind)
+        zope.sqlalchemy.register(session, transaction_manager=request.tm)
+    return session
+
+
+def includeme(config: Configurator) -> None:
+    """Wire the engine, the session, pyramid_tm and pyramid_retry together."""
+    settings = config.get_settings()
+    # The contract, not a preference: a manager per request that refuses use
+    # outside a begun transaction, and every status >= 400 aborts.
+    settings["tm.manager_hook"] = pyramid_tm.explicit_manager
+    settings["tm.commit_veto"] = pyramid_tm.default_commit_veto
+    # annotate_user would look the token up for every request, even /healthz.
+    settings["tm.annotate_user"] = False
+    settings.setdefault("retry.attempts", 3)
+
+    engine = make_engine(settings)
+    config.registry["db.engine"] = engine
+    config.registry["db.writer_engine"] = engine.execution_options(sqlite_writer=True)
+    config.registry["dbsession_factory"] = sessionmaker()
+
+    config.include("pyramid_retry")
+    config.include("pyramid_tm")
+    config.add_request_method(request_dbsession, "dbsession", reify=True)

@@ -1,0 +1,22 @@
+"""The mapped tables. Import models from here; Alembic sees them through Base."""
+
+from sqlalchemy.orm import configure_mappers
+
+from .department import Department, name_key
+from .employee import MAX_SALARY_CENTS, Employee, search_key
+from .meta import Base
+from .token import ROLES, ApiToken
+
+# Fail at import, not on the first request, if a relationship is wrong.
+configure_mappers()
+
+__all__ = [
+    "MAX_SALARY_CENTS",
+    "ROLES",
+    "ApiToken",
+    "Base",
+    "Department",
+    "Employee",
+    "name_key",
+    "search_key",
+]

@@ -1,0 +1,41 @@
+"""RFC 9457 problem details: the one shape every error response takes."""
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+PROBLEM_JSON = "application/problem+json"
+
+FieldError = Mapping[str, Any]  # {"loc": [...], "msg": "...", "type": "..."}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Build the problem+json response for ``status``.
+
+    The title is the status's standard phrase; ``detail`` must be written for
+    the client: never an exception's text, SQL or a traceback.
+    """
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": request.request_id,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    response = Response(status=status, content_type=PROBLEM_JSON, charset="utf-8")
+    response.json_body = body
+    if headers:
+        response.headers.update(headers)
+    return response

@@ -1,0 +1,1 @@
+"""pydantic models for request and response bodies, one module per resource."""

@@ -1,0 +1,86 @@
+"""Bearer-token authentication and role-based permissions.
+
+``reader`` may view; ``editor`` may also edit. A request with no usable token
+has no identity: a protected view then answers 401, and a known token without
+the permission answers 403 (see ``views/errors.py``).
+"""
+
+from dataclasses import dataclass
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.security import Allowed, Denied
+from sqlalchemy import select
+
+from .models import ApiToken
+from .tokens import hash_token, same_hash, well_formed
+
+VIEW = "view"
+EDIT = "edit"
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "reader": frozenset({VIEW}),
+    "editor": frozenset({VIEW, EDIT}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    token_id: int
+    name: str
+    role: str
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if well formed."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not well_formed(token):
+        return None
+    return token
+
+
+def find_identity(request: Request) -> Identity | None:
+    token = bearer_token(request)
+    if token is None:
+        return None
+    digest = hash_token(token)
+    row = request.dbsession.execute(
+        select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.token_hash).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None or not same_hash(row.token_hash, digest):
+        return None
+    return Identity(token_id=row.id, name=row.name, role=row.role)
+
+
+class BearerTokenSecurityPolicy:
+    """A Pyramid 2 security policy over the ``api_tokens`` table."""
+
+    def identity(self, request: Request) -> Identity | None:
+        return request.token_identity
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        identity = request.token_identity
+        return None if identity is None else f"token:{identity.name}"
+
+    def permits(self, request: Request, context: object, permission: str) -> Allowed:
+        identity = request.token_identity
+        if identity is None:
+            return Denied("no valid bearer token")
+        if permission in ROLE_PERMISSIONS.get(identity.role, frozenset()):
+            return Allowed(f"role {identity.role} has {permission}")
+        return Denied(f"role {identity.role} lacks {permission}")
+
+    def remember(self, request: Request, userid: str, **kw: object) -> list:
+        return []  # tokens are issued by the CLI, not by logging in
+
+    def forget(self, request: Request, **kw: object) -> list:
+        return []
+
+
+def includeme(config: Configurator) -> None:
+    # Looked up once per request, inside the request's transaction.
+    config.add_request_method(find_identity, "token_identity", reify=True)
+    config.set_security_policy(BearerTokenSecurityPolicy())

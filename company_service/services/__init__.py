@@ -1,0 +1,1 @@
+"""Business rules: plain classes that take a session. No HTTP in here."""

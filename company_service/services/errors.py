@@ -1,0 +1,39 @@
+"""What the business rules can refuse. The views turn these into HTTP."""
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every refusal a service may raise; ``detail`` is for the client."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The addressed row does not exist."""
+
+
+class Conflict(DomainError):
+    """The change collides with stored state (a unique value, a dependant row)."""
+
+    def __init__(self, detail: str, loc: Sequence[Any] = ()) -> None:
+        super().__init__(detail)
+        self.loc = list(loc)
+
+
+class PreconditionFailed(DomainError):
+    """The client's If-Match names a version that is no longer current."""
+
+
+class InvalidInput(DomainError):
+    """Input that is well-formed but breaks a rule; ``errors`` names each field."""
+
+    def __init__(self, errors: Sequence[dict[str, Any]]) -> None:
+        count = len(errors)
+        super().__init__(
+            "1 field is invalid" if count == 1 else f"{count} fields are invalid"
+        )
+        self.errors = list(errors)

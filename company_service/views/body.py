@@ -1,0 +1,99 @@
+"""The one way a view reads a request body: type, size, JSON, validation.
+
+Each step fails with its own status (415, 413, 400, 422) and a message that
+names what was wrong, so no view ever parses a body by hand.
+"""
+
+import json
+from collections.abc import Collection
+from typing import Any, NoReturn, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pyramid.httpexceptions import (
+    HTTPBadRequest,
+    HTTPRequestEntityTooLarge,
+    HTTPUnsupportedMediaType,
+)
+from pyramid.request import Request
+
+from ..services.errors import InvalidInput
+
+JSON = frozenset({"application/json"})
+MERGE_PATCH = frozenset({"application/json", "application/merge-patch+json"})
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse ``{"a": 1, "a": 2}``: which value was meant is anybody's guess."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
+    """The request's body decoded as JSON, or the right 4xx."""
+    if request.content_type not in media_types:
+        raise HTTPUnsupportedMediaType(
+            detail=f"send the body as {' or '.join(sorted(media_types))}"
+        )
+    charset = request.headers.get("Content-Type", "").lower().partition("charset=")[2]
+    if charset and charset.strip().strip('"') not in ("utf-8", "utf8"):
+        raise HTTPUnsupportedMediaType(detail="the body must be UTF-8")
+    limit = int(
+        request.registry.settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    )
+    if (request.content_length or 0) > limit:
+        raise HTTPRequestEntityTooLarge(detail=f"the body exceeds {limit} bytes")
+    raw = request.body
+    if len(raw) > limit:
+        raise HTTPRequestEntityTooLarge(detail=f"the body exceeds {limit} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HTTPBadRequest(
+            detail=f"the body is not UTF-8 (byte {error.start})"
+        ) from None
+    try:
+        return json.loads(
+            text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant
+        )
+    except RecursionError:
+        raise HTTPBadRequest(detail="the body is nested too deeply") from None
+    except ValueError as error:
+        raise HTTPBadRequest(detail=f"the body is not valid JSON: {error}") from None
+
+
+def validate(model: type[M], data: Any, *, loc: tuple[Any, ...] = ("body",)) -> M:
+    """Validate ``data`` against ``model``, reporting every error at once."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(
+            [
+                {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in error.errors(include_url=False, include_context=False)
+            ]
+        ) from None
+
+
+def parse_body(
+    request: Request,
+    model: type[M],
+    *,
+    media_types: Collection[str] = JSON,
+    read_only: Collection[str] = (),
+) -> M:
+    """Read, decode and validate the body; fields in ``read_only`` are ignored."""
+    data = read_json(request, media_types)
+    if isinstance(data, dict) and read_only:
+        data = {key: value for key, value in data.items() if key not in read_only}
+    return validate(model, data)

@@ -1,0 +1,123 @@
+"""Every error becomes problem+json here; none shows a traceback.
+
+These views never touch the database: after a failed flush the session is
+unusable until the transaction manager aborts it.
+"""
+
+import logging
+
+from pyramid.httpexceptions import HTTPException
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import (
+    exception_view_config,
+    forbidden_view_config,
+    notfound_view_config,
+)
+from pyramid_retry import is_last_attempt, mark_error_retryable
+
+from ..db import is_transient
+from ..problems import problem_response
+from ..services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from .config import allowed_methods
+
+log = logging.getLogger(__name__)
+
+# Headers an HTTP exception may carry that the client needs to see.
+FORWARDED_HEADERS = ("Allow", "Location", "Retry-After", "WWW-Authenticate")
+
+
+@notfound_view_config()
+def not_found(exc: HTTPException, request: Request) -> Response:
+    """Unknown route: 404; known route, other method: 405 with ``Allow``."""
+    route = request.matched_route
+    if route is not None:
+        allowed = allowed_methods(request.registry, route.name)
+        if allowed and request.method not in allowed:
+            return problem_response(
+                request,
+                405,
+                f"{request.method} is not allowed on this resource",
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+    return problem_response(request, 404, "there is nothing at this address")
+
+
+@forbidden_view_config()
+def forbidden(exc: HTTPException, request: Request) -> Response:
+    """No usable token: 401 with a challenge. A token without the role: 403."""
+    identity = request.token_identity  # already looked up by the policy
+    if identity is None:
+        return problem_response(
+            request,
+            401,
+            "a valid bearer token is required",
+            headers={"WWW-Authenticate": 'Bearer realm="company_service"'},
+        )
+    return problem_response(request, 403, f"a {identity.role} token may not do this")
+
+
+@exception_view_config(HTTPException)
+def http_exception(exc: HTTPException, request: Request) -> Response:
+    if exc.status_code < 400:
+        return exc  # 304 and friends are answers, not problems
+    headers = {k: exc.headers[k] for k in FORWARDED_HEADERS if k in exc.headers}
+    return problem_response(request, exc.status_code, exc.detail, headers=headers)
+
+
+@exception_view_config(InvalidInput)
+def invalid_input(exc: InvalidInput, request: Request) -> Response:
+    return problem_response(request, 422, exc.detail, errors=exc.errors)
+
+
+@exception_view_config(NotFound)
+def not_found_row(exc: NotFound, request: Request) -> Response:
+    return problem_response(request, 404, exc.detail)
+
+
+@exception_view_config(Conflict)
+def conflict(exc: Conflict, request: Request) -> Response:
+    errors = None
+    if exc.loc:
+        errors = [{"loc": exc.loc, "msg": exc.detail, "type": "conflict"}]
+    return problem_response(request, 409, exc.detail, errors=errors)
+
+
+@exception_view_config(PreconditionFailed)
+def precondition_failed(exc: PreconditionFailed, request: Request) -> Response:
+    return problem_response(request, 412, exc.detail)
+
+
+@exception_view_config(Exception)
+def server_error(exc: Exception, request: Request) -> Response:
+    """The last resort. A transient database error is marked retryable first.
+
+    pyramid_retry then discards this response and runs the request again; only
+    on the last attempt does the client see the 503. Everything else is a 500
+    whose traceback goes to the log, never to the client.
+    """
+    if is_transient(exc):
+        mark_error_retryable(exc)
+        attempt = request.environ.get("retry.attempt", 0) + 1
+        log.warning(
+            "request %s: transient database error on attempt %d%s: %s",
+            request.request_id,
+            attempt,
+            " (giving up)" if is_last_attempt(request) else ", retrying",
+            type(exc.orig if hasattr(exc, "orig") else exc).__name__,
+        )
+        retry_after = request.registry.settings.get("api.retry_after_seconds", "1")
+        return problem_response(
+            request,
+            503,
+            "the database is busy; try again shortly",
+            headers={"Retry-After": str(retry_after)},
+        )
+    log.error(
+        "request %s failed: %s %s",
+        request.request_id,
+        request.method,
+        request.path_qs,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem_response(request, 500, "the server failed to answer this request")

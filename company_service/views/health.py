@@ -1,0 +1,38 @@
+"""Liveness and readiness, for load balancers and orchestrators. No token."""
+
+import logging
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..problems import problem_response
+from .config import api_view
+
+log = logging.getLogger(__name__)
+
+
+@api_view(route_name="healthz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def healthz(request: Request) -> dict[str, str]:
+    """The process answers; the database is not consulted."""
+    return {"status": "ok"}
+
+
+@api_view(route_name="readyz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+def readyz(request: Request) -> dict[str, str] | Response:
+    """The database answers a query on a pooled connection.
+
+    Uses the engine, not ``request.dbsession``: this asks whether a
+    connection can be had, and needs no transaction of its own.
+    """
+    try:
+        with request.registry["db.engine"].connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        log.warning(
+            "readiness check failed: %s", type(error.__cause__ or error).__name__
+        )
+        return problem_response(request, 503, "the database cannot be reached")
+    return {"status": "ok", "database": "ok"}
