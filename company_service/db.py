@@ -13,8 +13,10 @@ from typing import Any
 
 import pymysql
 import pyramid_tm
+import transaction
 import transaction.interfaces
 import zope.sqlalchemy
+import zope.sqlalchemy.datamanager
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid_retry import IRetryableError
@@ -118,8 +120,25 @@ def request_dbsession(request: Request) -> Session:
         writer = request.method in WRITE_METHODS
         bind = registry["db.writer_engine"] if writer else registry["db.engine"]
         session = registry["dbsession_factory"](bind=bind)
-        zope.sqlalchemy.register(session, transaction_manager=request.tm)
+        register_session(session, request.tm)
     return session
+
+
+def register_session(session: Session, manager: transaction.TransactionManager) -> None:
+    """Join ``session`` to ``manager``, which will commit or abort it.
+
+    zope.sqlalchemy commits only a session it saw change through the ORM;
+    a ``text()`` or Core write would be rolled back silently unless its
+    author remembered ``mark_changed``. Starting every session as "changed"
+    makes the contract's promise (raw SQL commits too) hold by construction;
+    a read-only transaction then ends in COMMIT rather than ROLLBACK, which
+    costs the database the same.
+    """
+    zope.sqlalchemy.register(
+        session,
+        initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
+        transaction_manager=manager,
+    )
 
 
 def includeme(config: Configurator) -> None:

@@ -1,0 +1,127 @@
+"""Views that exist only in the tests, to drive the request transaction into
+each of its paths: commit, raise, return an error, raw SQL, a lost race.
+
+Included through ``pyramid.includes`` in the tests' settings; the service
+itself never registers them.
+"""
+
+import sqlite3
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.response import Response
+from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy.exc import OperationalError
+
+from company_service.models import Department, Employee
+from company_service.problems import problem_response
+from company_service.security import EDIT, VIEW
+from company_service.views.body import parse_body
+
+PREFIX = "/api/v1/_probe"
+
+
+class NewDepartment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+def create_department(request: Request) -> dict[str, Any]:
+    body = parse_body(request, NewDepartment, read_only=("id", "version"))
+    department = Department(name=body.name, description=body.description)
+    request.dbsession.add(department)
+    request.dbsession.flush()
+    request.response.status_code = 201
+    return {"id": department.id, "name": department.name}
+
+
+def write_then_raise(request: Request) -> dict[str, Any]:
+    create_department(request)
+    raise RuntimeError("boom: secret internals /etc/passwd SELECT")
+
+
+def write_then_return_error(request: Request) -> Response:
+    create_department(request)
+    return problem_response(request, 422, "refused after writing")
+
+
+def raw_sql_write(request: Request) -> dict[str, Any]:
+    """A text() INSERT with no ORM object and no mark_changed call."""
+    body = parse_body(request, NewDepartment)
+    statement = text(
+        "INSERT INTO departments (name, name_key, description, created_at,"
+        " updated_at, version) VALUES (:name, :key, NULL, :now, :now, 1)"
+    ).bindparams(bindparam("now", type_=DateTime()))
+    request.dbsession.execute(
+        statement,
+        {"name": body.name, "key": body.name.casefold(), "now": datetime(2026, 1, 1)},
+    )
+    request.response.status_code = 201
+    return {"name": body.name}
+
+
+def whoami(request: Request) -> dict[str, Any]:
+    identity = request.identity
+    return {"name": identity.name, "role": identity.role}
+
+
+def always_busy(request: Request) -> dict[str, Any]:
+    """Raise SQLite's "database is locked" on every attempt, counting them."""
+    attempts = request.registry.setdefault("probe.busy_attempts", [])
+    attempts.append(request.environ.get("retry.attempt"))
+    raise OperationalError(
+        "UPDATE x", {}, sqlite3.OperationalError("database is locked")
+    )
+
+
+def increment_salary(request: Request) -> dict[str, Any]:
+    """Read a counter, wait until a rival has read it too, then write it.
+
+    On the first attempt both requests hold the same snapshot, so one of them
+    must lose: PostgreSQL refuses its UPDATE with a serialization failure,
+    MariaDB finds the version already moved (StaleDataError). The loser is
+    retried by pyramid_retry, now alone, and succeeds. A side-effect row is
+    written first, to prove that a lost attempt leaves nothing behind.
+    """
+    session = request.dbsession
+    employee_id = int(request.matchdict["id"])
+    attempt = request.environ.get("retry.attempt", 0)
+    marker = request.headers.get("X-Probe-Marker", "marker")
+    session.add(Department(name=f"{marker}-attempt-{attempt}"))
+    session.flush()
+    employee = session.scalars(select(Employee).where(Employee.id == employee_id)).one()
+    before = employee.salary_cents
+    barrier: threading.Barrier | None = request.registry.get("probe.barrier")
+    if barrier is not None and attempt == 0:
+        barrier.wait(timeout=10)
+    employee.salary_cents = before + 1
+    session.flush()
+    return {"before": before, "after": before + 1, "attempt": attempt}
+
+
+PROBES = (
+    ("probe.departments", "/departments", "POST", EDIT, create_department),
+    ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
+    ("probe.error", "/write-then-return-error", "POST", EDIT, write_then_return_error),
+    ("probe.raw", "/raw-sql", "POST", EDIT, raw_sql_write),
+    ("probe.whoami", "/whoami", "GET", VIEW, whoami),
+    ("probe.busy", "/busy", "POST", EDIT, always_busy),
+    ("probe.increment", "/employees/{id}/increment", "POST", EDIT, increment_salary),
+)
+
+
+def includeme(config: Configurator) -> None:
+    for name, path, method, permission, view in PROBES:
+        config.add_route(name, PREFIX + path)
+        config.add_view(
+            view,
+            route_name=name,
+            request_method=method,
+            permission=permission,
+            renderer="json",
+        )

@@ -1,0 +1,89 @@
+"""The request transaction on pyramid_tm's real commit path.
+
+Each test looks at the database through a connection of its own afterwards,
+as another client would: what it finds is what the request really committed.
+"""
+
+from sqlalchemy import select
+
+from company_service.models import Department
+from tests.conftest import bearer
+from tests.support.db import count_rows
+
+PROBE = "/api/v1/_probe"
+
+
+def test_a_view_that_writes_and_succeeds_is_committed(
+    real_app, committed_editor_token, engine
+):
+    response = real_app.post_json(
+        f"{PROBE}/departments",
+        {"name": "Research"},
+        headers=bearer(committed_editor_token),
+    )
+    assert response.status_int == 201
+    with engine.connect() as connection:
+        stored = connection.scalar(
+            select(Department.name).where(Department.id == response.json["id"])
+        )
+    assert stored == "Research"
+
+
+def test_a_view_that_writes_then_raises_leaves_nothing(
+    real_app, committed_editor_token, engine
+):
+    response = real_app.post_json(
+        f"{PROBE}/write-then-raise",
+        {"name": "Doomed"},
+        headers=bearer(committed_editor_token),
+        status=500,
+    )
+    assert response.content_type == "application/problem+json"
+    assert count_rows(engine, Department) == 0
+
+
+def test_a_view_that_writes_then_returns_a_4xx_leaves_nothing(
+    real_app, committed_editor_token, engine
+):
+    """pyramid_tm would commit a *returned* error response; the commit veto stops it."""
+    real_app.post_json(
+        f"{PROBE}/write-then-return-error",
+        {"name": "Vetoed"},
+        headers=bearer(committed_editor_token),
+        status=422,
+    )
+    assert count_rows(engine, Department) == 0
+
+
+def test_a_raw_sql_write_on_the_request_session_is_committed(
+    real_app, committed_editor_token, engine
+):
+    """No ORM object, no flush, no mark_changed: it still commits."""
+    real_app.post_json(
+        f"{PROBE}/raw-sql",
+        {"name": "Written by text()"},
+        headers=bearer(committed_editor_token),
+    )
+    assert count_rows(engine, Department, Department.name == "Written by text()") == 1
+
+
+def test_a_rejected_body_writes_nothing(real_app, committed_editor_token, engine):
+    real_app.post_json(
+        f"{PROBE}/departments",
+        {"name": "", "colour": "red"},
+        headers=bearer(committed_editor_token),
+        status=422,
+    )
+    assert count_rows(engine, Department) == 0
+
+
+def test_a_unique_violation_at_flush_is_not_committed_partially(
+    real_app, committed_editor_token, engine
+):
+    headers = bearer(committed_editor_token)
+    real_app.post_json(f"{PROBE}/departments", {"name": "Legal"}, headers=headers)
+    response = real_app.post_json(
+        f"{PROBE}/departments", {"name": "LEGAL"}, headers=headers, status=500
+    )
+    assert "IntegrityError" not in response.text
+    assert count_rows(engine, Department) == 1
