@@ -1,0 +1,171 @@
+"""The company-service command and pshell, run as real processes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from company_service.models import ApiToken, Department, Employee
+from tests.conftest import TESTING_INI, bearer
+from tests.support.db import count_rows
+
+BIN = Path(sys.executable).parent
+
+
+def run(
+    *args: str, database_url: str, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
+    assert result.returncode == status
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def cli(database_url, clean_database):
+    def invoke(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return run(*args, database_url=database_url, stdin=stdin)
+
+    return invoke
+
+
+def management_depth(engine) -> int:
+    with engine.connect() as connection:
+        managers = {
+            id_: manager
+            for id_, manager in connection.execute(
+                select(Employee.id, Employee.manager_id)
+            )
+        }
+
+    def depth(employee_id):
+        steps = 0
+        while managers[employee_id] is not None:
+            employee_id, steps = managers[employee_id], steps + 1
+        return steps
+
+    return max(depth(e) for e in managers)
+
+
+def test_initdb_with_sample_data_is_idempotent(cli, engine):
+    first = cli("company-service", "initdb", TESTING_INI, "--sample-data")
+    assert first.returncode == 0, first.stderr
+    assert "added 8 departments and 200 employees" in first.stderr
+    second = cli("company-service", "initdb", TESTING_INI, "--sample-data")
+    assert second.returncode == 0, second.stderr
+    assert "added 0 departments and 0 employees" in second.stderr
+    assert count_rows(engine, Department) == 8
+    assert count_rows(engine, Employee) == 200
+    assert management_depth(engine) >= 4
+
+
+def test_create_token_prints_only_the_token_which_then_works_until_revoked(
+    cli, engine, real_app
+):
+    created = cli(
+        "company-service",
+        "create-token",
+        TESTING_INI,
+        "--role",
+        "reader",
+        "--name",
+        "ci",
+    )
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n"
+    with engine.connect() as connection:
+        stored = connection.scalar(
+            select(ApiToken.token_hash).where(ApiToken.name == "ci")
+        )
+    assert stored and token not in stored
+
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(token), status=200)
+    revoked = cli("company-service", "revoke-token", TESTING_INI, "ci")
+    assert revoked.returncode == 0, revoked.stderr
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(token), status=401)
+
+
+def test_a_duplicate_token_name_is_refused(cli):
+    assert (
+        cli(
+            "company-service",
+            "create-token",
+            TESTING_INI,
+            "--role",
+            "editor",
+            "--name",
+            "x",
+        ).returncode
+        == 0
+    )
+    line = assert_one_line_error(
+        cli(
+            "company-service",
+            "create-token",
+            TESTING_INI,
+            "--role",
+            "editor",
+            "--name",
+            "x",
+        )
+    )
+    assert "already exists" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (("create-token", TESTING_INI, "--role", "admin"), 2, "invalid choice"),
+        (("initdb", "missing.ini"), 1, "no such config file"),
+        (("revoke-token", TESTING_INI, "nobody"), 1, "no active token"),
+        (("frobnicate",), 2, "invalid choice"),
+    ],
+    ids=["unknown-role", "missing-ini", "unknown-token", "unknown-command"],
+)
+def test_bad_input_is_one_clear_line(cli, args, status, says):
+    assert says in assert_one_line_error(cli("company-service", *args), status)
+
+
+def test_an_unreachable_database_is_one_clear_line():
+    result = run(
+        "company-service",
+        "initdb",
+        TESTING_INI,
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+    )
+    assert "cannot use the database" in assert_one_line_error(result)
+
+
+def test_pshell_offers_dbsession_tm_and_models_and_commit_persists(cli, engine):
+    script = (
+        "dbsession.add(models.Department(name='From pshell'))\n"
+        "tm.commit()\n"
+        "dbsession.add(models.Department(name='Never committed'))\n"
+    )
+    result = cli("pshell", TESTING_INI, "-p", "python", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert count_rows(engine, Department, Department.name == "From pshell") == 1
+    assert count_rows(engine, Department, Department.name == "Never committed") == 0
+
+
+def test_alembic_command_line_works_with_the_ini(cli):
+    result = cli("alembic", "-c", TESTING_INI, "current")
+    assert result.returncode == 0, result.stderr
+    assert "(head)" in result.stdout

@@ -1,0 +1,63 @@
+"""Which database errors send a request round again."""
+
+import sqlite3
+
+import psycopg.errors
+import pymysql.err
+import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from company_service.db import is_transient
+
+
+def wrapped(orig: Exception) -> OperationalError:
+    return OperationalError("UPDATE employees ...", {}, orig)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        wrapped(psycopg.errors.SerializationFailure("could not serialize access")),
+        wrapped(psycopg.errors.DeadlockDetected("deadlock detected")),
+        wrapped(pymysql.err.OperationalError(1213, "Deadlock found")),
+        wrapped(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded")),
+        wrapped(sqlite3.OperationalError("database is locked")),
+        wrapped(sqlite3.OperationalError("database table is locked")),
+        StaleDataError(
+            "UPDATE statement on table 'employees' expected to update 1 row"
+        ),
+    ],
+    ids=[
+        "pg-serialization",
+        "pg-deadlock",
+        "mysql-deadlock",
+        "mysql-lock-wait",
+        "sqlite-locked",
+        "sqlite-table-locked",
+        "stale-version",
+    ],
+)
+def test_transient_errors_are_retried(error):
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")),
+        wrapped(psycopg.errors.UndefinedTable("no such table")),
+        wrapped(pymysql.err.OperationalError(1045, "Access denied")),
+        wrapped(sqlite3.OperationalError("no such table: employees")),
+        RuntimeError("database is locked"),  # not a database error at all
+    ],
+    ids=[
+        "pg-unique",
+        "pg-undefined-table",
+        "mysql-access-denied",
+        "sqlite-no-table",
+        "not-a-db-error",
+    ],
+)
+def test_other_errors_are_not(error):
+    assert not is_transient(error)
