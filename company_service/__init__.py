@@ -12,8 +12,10 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     """The WSGI application factory named in the ini files."""
     config = Configurator(settings=settings)
     config.include(".request_id")
+    config.include(".cors")
     config.include(".db")
     config.include(".security")
+    config.include(".paging")
     config.include(".routes")
     config.scan(".views")
     require_permissions(config)

@@ -4,7 +4,7 @@ from sqlalchemy.orm import configure_mappers
 
 from .department import Department, name_key
 from .employee import MAX_SALARY_CENTS, Employee, search_key
-from .meta import Base
+from .meta import Base, fold
 from .token import ROLES, ApiToken
 
 # Fail at import, not on the first request, if a relationship is wrong.
@@ -17,6 +17,7 @@ __all__ = [
     "Base",
     "Department",
     "Employee",
+    "fold",
     "name_key",
     "search_key",
 ]

@@ -3,32 +3,42 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, event
+from sqlalchemy import Index, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import MYSQL_TABLE_ARGS, Base, UTCDateTime, text, utcnow
+from .meta import (
+    MYSQL_TABLE_ARGS,
+    Base,
+    UTCDateTime,
+    created_time,
+    fold,
+    text,
+    utcnow,
+)
 
 
 def name_key(name: str) -> str:
     """The case-insensitive identity of a name, as the unique index sees it."""
-    return name.casefold()
+    return fold(name)
 
 
 class Department(Base):
     __tablename__ = "departments"
-    __table_args__ = MYSQL_TABLE_ARGS
+    __table_args__ = (
+        # The contract's sorts are (field, id): each has its own index.
+        Index(None, "name", "id"),
+        Index(None, "created_at", "id"),
+        MYSQL_TABLE_ARGS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(text(100))
-    # casefold(name), computed in Python (SQLite's lower() knows only ASCII)
-    # and kept by the flush events below; casefolding may triple the length.
+    # fold(name), kept by the flush events below; folding may triple the length.
     name_key: Mapped[str] = mapped_column(text(300), unique=True)
     description: Mapped[str | None] = mapped_column(text(2000))
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
+        UTCDateTime, default=created_time, onupdate=utcnow
     )
     version: Mapped[int] = mapped_column(Integer)
 

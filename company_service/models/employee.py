@@ -15,7 +15,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import MYSQL_TABLE_ARGS, Base, UTCDateTime, text, utcnow
+from .meta import (
+    MYSQL_TABLE_ARGS,
+    Base,
+    UTCDateTime,
+    created_time,
+    fold,
+    text,
+    utcnow,
+)
 
 # 0 <= salary < 10^10, held as whole cents so sums and raises are exact on
 # every database (SQLite has no exact decimal type).
@@ -24,14 +32,12 @@ SEARCH_KEY_SEPARATOR = "\x1f"
 
 
 def search_key(first_name: str, last_name: str, email: str) -> str:
-    """What ``q`` searches: the casefolded names and the (lower-case) email.
+    """What ``q`` searches: the folded names and email (see ``fold``).
 
-    Casefolding in Python makes the search case-insensitive for all of
-    Unicode on every database; the unit separator keeps a match from
-    spanning two fields.
+    The unit separator keeps a match from spanning two fields.
     """
     return SEARCH_KEY_SEPARATOR.join(
-        (first_name.casefold(), last_name.casefold(), email.casefold())
+        fold(part) for part in (first_name, last_name, email)
     )
 
 
@@ -71,7 +77,7 @@ class Employee(Base):
     search_key: Mapped[str] = mapped_column(text(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
+        UTCDateTime, default=created_time, onupdate=utcnow
     )
     version: Mapped[int] = mapped_column(Integer)
 

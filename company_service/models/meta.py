@@ -1,6 +1,7 @@
 """The declarative base, constraint names, and column types that behave alike
 on SQLite, PostgreSQL and MariaDB."""
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +45,25 @@ def text(length: int) -> TypeEngine[str]:
     )
 
 
+def fold(value: str) -> str:
+    """Caseless form of ``value``: NFKC-normalised and casefolded.
+
+    "Straße", "STRASSE" and "strasse" fold alike, as do composed and
+    decomposed accents. Computed in Python because SQLite's lower() knows
+    only ASCII and each database would otherwise fold differently.
+    """
+    return unicodedata.normalize(
+        "NFKC", unicodedata.normalize("NFKC", value).casefold()
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def created_time(context: Any) -> datetime:
+    """Default for ``updated_at``: a new row was last changed when it was made."""
+    return context.get_current_parameters()["created_at"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,6 +6,7 @@ names what was wrong, so no view ever parses a body by hand.
 
 import json
 from collections.abc import Collection
+from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -64,7 +65,10 @@ def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
         ) from None
     try:
         return json.loads(
-            text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+            parse_float=Decimal,  # 98000.10 stays exactly that, never a binary float
         )
     except RecursionError:
         raise HTTPBadRequest(detail="the body is nested too deeply") from None

@@ -54,7 +54,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("name_key", name="uq_departments_name_key"),
         **MYSQL_TABLE_ARGS,
     )
-    op.create_index("ix_departments_created_at", "departments", ["created_at"])
+    op.create_index("ix_departments_name_id", "departments", ["name", "id"])
+    op.create_index("ix_departments_created_at_id", "departments", ["created_at", "id"])
 
     op.create_table(
         "employees",

@@ -1,0 +1,68 @@
+"""Field types shared by the request and response models.
+
+Strict where JSON is unambiguous: an id is a JSON integer (not "3", not
+true), a flag is a JSON boolean. Dates are ISO strings and nothing else.
+"""
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    Strict,
+)
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on every database
+
+
+def parse_iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("must be an ISO date, YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def parse_decimal(value: Any) -> Any:
+    """A JSON number (parsed as Decimal, see views/body.py) or a numeric string."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number or a numeric string")
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
+    if isinstance(value, str) and PLAIN_DECIMAL.fullmatch(value.strip()):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            pass
+    raise ValueError("must be a number or a numeric string")
+
+
+def utc_timestamp(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as the contract shows."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def two_places(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+Flag = Annotated[bool, Strict()]
+IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
+Name = Annotated[str, Strict(), Field(min_length=1, max_length=100)]
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(str.lower)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_decimal),
+    Field(ge=0, lt=10**10, decimal_places=2),
+]
+MoneyText = Annotated[Decimal, PlainSerializer(two_places, return_type=str)]
+Timestamp = Annotated[datetime, PlainSerializer(utc_timestamp, return_type=str)]

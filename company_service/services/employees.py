@@ -1,0 +1,236 @@
+"""Employees: create, read, replace, delete, list with filters, org chart."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import CTE, Select, func, literal, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from ..models import Department, Employee, fold
+from ..paging import SortField
+from ..schemas.employee import EmployeeIn
+from .errors import Conflict, InvalidInput, NotFound
+from .integrity import is_unique_violation
+from .listing import Page, PageRequest, fetch_page
+from .versions import check_version, versioned_write
+
+SORT_FIELDS = {
+    "id": SortField(Employee.id, int),
+    "first_name": SortField(Employee.first_name, str),
+    "last_name": SortField(Employee.last_name, str),
+    "email": SortField(Employee.email, str),
+    "hire_date": SortField(Employee.hire_date, date),
+    "salary": SortField(Employee.salary_cents, int),
+    "created_at": SortField(Employee.created_at, datetime),
+}
+
+# A management chain deeper than this is a bug, not an org chart: it bounds
+# the recursive queries even if a cycle ever slipped into the data.
+MAX_DEPTH = 1000
+
+Null = Literal["null"]
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeFilters:
+    """The list's filters; ``"null"`` asks for rows where the column is empty."""
+
+    department_id: int | Null | None = None
+    manager_id: int | Null | None = None
+    active: bool | None = None
+    hired_after: date | None = None
+    hired_before: date | None = None
+    q: str | None = None
+
+    def apply(self, statement: Select[Any]) -> Select[Any]:
+        for column, value in (
+            (Employee.department_id, self.department_id),
+            (Employee.manager_id, self.manager_id),
+        ):
+            if value == "null":
+                statement = statement.where(column.is_(None))
+            elif value is not None:
+                statement = statement.where(column == value)
+        if self.active is not None:
+            statement = statement.where(Employee.active.is_(self.active))
+        if self.hired_after is not None:
+            statement = statement.where(Employee.hire_date >= self.hired_after)
+        if self.hired_before is not None:
+            statement = statement.where(Employee.hire_date <= self.hired_before)
+        if self.q:
+            # search_key holds the folded names and email; autoescape makes
+            # % and _ in the query plain characters on every database.
+            statement = statement.where(
+                Employee.search_key.contains(fold(self.q), autoescape=True)
+            )
+        return statement
+
+
+def employee_fields(employee: Employee) -> dict[str, Any]:
+    """The writable fields as they stand: the base a merge patch applies to."""
+    return {name: getattr(employee, name) for name in EmployeeIn.model_fields}
+
+
+class EmployeeService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, employee_id: int) -> Employee:
+        employee = self.session.get(Employee, employee_id)
+        if employee is None:
+            raise NotFound(f"no employee with id {employee_id}")
+        return employee
+
+    def page(self, filters: EmployeeFilters, page: PageRequest) -> Page:
+        statement = filters.apply(select(Employee))
+        return fetch_page(self.session, statement, page, entity_of=lambda row: row[0])
+
+    def create(self, data: EmployeeIn) -> Employee:
+        self._check_references(data, employee_id=None)
+        employee = Employee(**data.model_dump())
+        self.session.add(employee)
+        self._flush(employee)
+        return employee
+
+    def replace(
+        self, employee_id: int, data: EmployeeIn, expected: Collection[int] | None
+    ) -> Employee:
+        employee = self.get(employee_id)
+        check_version(employee.version, expected)
+        new_manager = data.manager_id != employee.manager_id
+        self._check_references(data, employee_id if new_manager else None)
+        for field, value in data.model_dump().items():
+            setattr(employee, field, value)
+        with versioned_write(expected):
+            self._flush(employee)
+        return employee
+
+    def delete(self, employee_id: int, expected: Collection[int] | None) -> None:
+        employee = self.get(employee_id)
+        check_version(employee.version, expected)
+        reports = self.session.scalar(
+            select(func.count(Employee.id)).where(Employee.manager_id == employee_id)
+        )
+        if reports:
+            raise Conflict(f"the employee still manages {reports} employees")
+        self.session.delete(employee)
+        with versioned_write(expected):
+            self._flush(employee)
+
+    def reports(self, employee_id: int, recursive: bool) -> list[tuple[Employee, int]]:
+        """(report, depth) pairs, nearest first, in one recursive query.
+
+        The walk starts at the employee (depth 0), so an empty answer means
+        the employee does not exist, not that nobody reports to them.
+        """
+        tree = select(Employee.id, literal(0).label("depth")).where(
+            Employee.id == employee_id
+        )
+        tree = tree.cte("tree", recursive=True)
+        below = aliased(Employee)
+        tree = tree.union_all(
+            select(below.id, tree.c.depth + 1)
+            .join(tree, below.manager_id == tree.c.id)
+            .where(tree.c.depth < (MAX_DEPTH if recursive else 1))
+        )
+        rows = self.session.execute(
+            select(Employee, tree.c.depth)
+            .join(tree, Employee.id == tree.c.id)
+            .order_by(tree.c.depth, Employee.id)
+        ).all()
+        if not rows:
+            raise NotFound(f"no employee with id {employee_id}")
+        return [(employee, depth) for employee, depth in rows if depth > 0]
+
+    def chain(self, employee_id: int) -> list[Employee]:
+        """The managers above the employee, direct manager first, in one query."""
+        chain = self._chain_cte(employee_id)
+        rows = self.session.execute(
+            select(Employee, chain.c.depth)
+            .join(chain, Employee.id == chain.c.id)
+            .order_by(chain.c.depth)
+        ).all()
+        if not rows:
+            raise NotFound(f"no employee with id {employee_id}")
+        return [employee for employee, depth in rows if depth > 0]
+
+    def _chain_cte(self, employee_id: int) -> CTE:
+        """The employee (depth 0) and each manager above (depth 1, 2, ...)."""
+        chain = select(
+            Employee.id, Employee.manager_id, literal(0).label("depth")
+        ).where(Employee.id == employee_id)
+        chain = chain.cte("chain", recursive=True)
+        above = aliased(Employee)
+        return chain.union_all(
+            select(above.id, above.manager_id, chain.c.depth + 1)
+            .join(chain, above.id == chain.c.manager_id)
+            .where(chain.c.depth < MAX_DEPTH)
+        )
+
+    def _check_references(self, data: EmployeeIn, employee_id: int | None) -> None:
+        """Department and manager must exist; a new manager must not close a cycle.
+
+        ``employee_id`` is given only when the manager changes on an existing
+        employee: a new employee has no reports, so cannot be in a cycle.
+        """
+        errors = []
+        if data.department_id is not None and not self._exists(
+            Department, data.department_id
+        ):
+            errors.append(
+                _error("department_id", f"no department with id {data.department_id}")
+            )
+        if data.manager_id is not None:
+            if data.manager_id == employee_id:
+                errors.append(
+                    _error("manager_id", "an employee cannot manage themselves")
+                )
+            elif not self._exists(Employee, data.manager_id):
+                errors.append(
+                    _error("manager_id", f"no employee with id {data.manager_id}")
+                )
+            elif employee_id is not None and employee_id in self._managers_above(
+                data.manager_id
+            ):
+                errors.append(
+                    _error("manager_id", "this would make a management cycle")
+                )
+        if errors:
+            raise InvalidInput(errors)
+
+    def _managers_above(self, employee_id: int) -> set[int]:
+        """The ids on ``employee_id``'s chain, itself included, locked.
+
+        Locking the chain (FOR UPDATE, where the database has it) makes two
+        concurrent changes that would together close a cycle collide, so one
+        of them is retried and then sees the other.
+        """
+        chain = self._chain_cte(employee_id)
+        return set(
+            self.session.scalars(
+                select(Employee.id)
+                .where(Employee.id.in_(select(chain.c.id)))
+                .with_for_update()
+            )
+        )
+
+    def _exists(self, model: type, row_id: int) -> bool:
+        return self.session.get(model, row_id) is not None
+
+    def _flush(self, employee: Employee) -> None:
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            if is_unique_violation(error):
+                raise Conflict(
+                    f"an employee with email {employee.email!r} already exists",
+                    loc=["body", "email"],
+                ) from None
+            raise Conflict("a department or manager it refers to was removed") from None
+
+
+def _error(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body", field], "msg": message, "type": "value_error"}

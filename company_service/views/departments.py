@@ -1,0 +1,88 @@
+"""/api/v1/departments and /api/v1/departments/{id}."""
+
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from ..schemas.department import READ_ONLY, DepartmentIn, department_json
+from ..schemas.employee import employee_json
+from ..security import EDIT, VIEW
+from ..services.departments import SORT_FIELDS, DepartmentService
+from ..services.employees import EmployeeService
+from .body import MERGE_PATCH, parse_body, read_json, validate
+from .collections import PAGING_PARAMETERS, page_body, read_page_request
+from .conditional import expected_versions
+from .config import api_view
+from .employees import read_filters
+from .items import changed, created, deleted, item_id, shown
+from .query import QueryParams
+
+
+def service(request: Request) -> DepartmentService:
+    return DepartmentService(request.dbsession)
+
+
+@api_view(route_name="departments", request_method="GET", permission=VIEW)
+def list_departments(request: Request) -> dict[str, Any]:
+    params = QueryParams(request, PAGING_PARAMETERS)
+    page_request = read_page_request(request, params, SORT_FIELDS)
+    params.check()
+    page = service(request).page(page_request)
+    return page_body(request, page, page_request, lambda row: department_json(*row))
+
+
+@api_view(route_name="departments", request_method="POST", permission=EDIT)
+def create_department(request: Request) -> dict[str, Any]:
+    data = parse_body(request, DepartmentIn, read_only=READ_ONLY)
+    department = service(request).create(data)
+    return created(request, "department", department, department_json(department, 0))
+
+
+@api_view(route_name="department", request_method="GET", permission=VIEW)
+def get_department(request: Request) -> dict[str, Any] | Response:
+    departments = service(request)
+    department = departments.get(item_id(request))
+    count = departments.employee_count(department.id)
+    return shown(request, department_json(department, count), department.version)
+
+
+@api_view(route_name="department", request_method="PUT", permission=EDIT)
+def replace_department(request: Request) -> dict[str, Any]:
+    data = parse_body(request, DepartmentIn, read_only=READ_ONLY)
+    return _replace(request, data)
+
+
+@api_view(route_name="department", request_method="PATCH", permission=EDIT)
+def patch_department(request: Request) -> dict[str, Any]:
+    patch = read_json(request, MERGE_PATCH)
+    departments = service(request)
+    current = departments.get(item_id(request))
+    merged = {"name": current.name, "description": current.description}
+    if isinstance(patch, dict):
+        merged.update({k: v for k, v in patch.items() if k not in READ_ONLY})
+    else:
+        merged = patch  # not an object: validation says so
+    return _replace(request, validate(DepartmentIn, merged))
+
+
+def _replace(request: Request, data: DepartmentIn) -> dict[str, Any]:
+    departments = service(request)
+    department = departments.replace(item_id(request), data, expected_versions(request))
+    count = departments.employee_count(department.id)
+    return changed(request, department_json(department, count), department.version)
+
+
+@api_view(route_name="department", request_method="DELETE", permission=EDIT)
+def delete_department(request: Request) -> Response:
+    service(request).delete(item_id(request), expected_versions(request))
+    return deleted(request)
+
+
+@api_view(route_name="department_employees", request_method="GET", permission=VIEW)
+def list_department_employees(request: Request) -> dict[str, Any]:
+    department_id = item_id(request)
+    filters, page_request = read_filters(request, fixed_department=department_id)
+    service(request).get(department_id)  # 404 for a department that is not there
+    page = EmployeeService(request.dbsession).page(filters, page_request)
+    return page_body(request, page, page_request, lambda row: employee_json(row[0]))

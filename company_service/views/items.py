@@ -1,0 +1,47 @@
+"""What item views share: the id from the URL, and the answers with an ETag."""
+
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from ..schemas.types import MAX_ID
+from ..services.errors import NotFound
+from .conditional import etag, not_modified
+
+
+def item_id(request: Request) -> int:
+    """The route's ``{id}``; past the id column's range it cannot exist."""
+    value = int(request.matchdict["id"])
+    if value > MAX_ID:
+        raise NotFound(f"nothing with id {value}")
+    return value
+
+
+def shown(
+    request: Request, body: dict[str, Any], version: int
+) -> dict[str, Any] | Response:
+    """200 with the ETag, or 304 when the client already has this version."""
+    unchanged = not_modified(request, version)
+    if unchanged is not None:
+        return unchanged
+    request.response.headers["ETag"] = etag(version)
+    return body
+
+
+def created(
+    request: Request, route_name: str, item: Any, body: dict[str, Any]
+) -> dict[str, Any]:
+    request.response.status_code = 201
+    request.response.headers["Location"] = request.route_url(route_name, id=item.id)
+    request.response.headers["ETag"] = etag(item.version)
+    return body
+
+
+def changed(request: Request, body: dict[str, Any], version: int) -> dict[str, Any]:
+    request.response.headers["ETag"] = etag(version)
+    return body
+
+
+def deleted(request: Request) -> Response:
+    return Response(status=204)
