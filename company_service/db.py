@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 import pymysql
 import pyramid_tm
 import transaction
@@ -97,9 +98,8 @@ def is_transient(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
     orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate:  # psycopg: 40001 serialization failure, 40P01 deadlock
-        return sqlstate.startswith("40")
+    if isinstance(orig, psycopg.Error):  # 40001 serialization failure, 40P01 deadlock
+        return (orig.sqlstate or "").startswith("40")
     if isinstance(orig, pymysql.err.OperationalError):
         return bool(orig.args) and orig.args[0] in MYSQL_TRANSIENT_ERRNOS
     if isinstance(orig, sqlite3.OperationalError):

@@ -29,6 +29,7 @@ from company_service import main
 from company_service.db import make_engine, register_session
 
 from .support.db import delete_all_rows, rebuild_schema, store_token
+from .support.server import LiveServer, live_server
 
 # The tests choose the database; a developer's DATABASE_URL must not leak in.
 os.environ.pop("DATABASE_URL", None)
@@ -146,6 +147,16 @@ def real_app(app: Router, clean_database: Engine) -> webtest.TestApp:
 def committed_editor_token(clean_database: Engine) -> str:
     with clean_database.begin() as connection:
         return store_token(connection, "editor")
+
+
+@pytest.fixture(scope="session")
+def server(
+    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The real waitress, started by pserve from development.ini, on a free port."""
+    workdir = tmp_path_factory.mktemp("server")
+    with live_server(ROOT / "development.ini", database_url, workdir) as running:
+        yield running
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import psycopg
 import pymysql
 from sqlalchemy.exc import IntegrityError
 
@@ -10,9 +11,8 @@ MYSQL_DUPLICATE_ENTRY = 1062
 
 def is_unique_violation(error: IntegrityError) -> bool:
     orig = error.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate:  # psycopg
-        return sqlstate == "23505"
+    if isinstance(orig, psycopg.Error):
+        return orig.sqlstate == "23505"
     if isinstance(orig, pymysql.err.IntegrityError):
         return bool(orig.args) and orig.args[0] == MYSQL_DUPLICATE_ENTRY
     if isinstance(orig, sqlite3.IntegrityError):

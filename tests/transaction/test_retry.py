@@ -15,7 +15,9 @@ from datetime import date
 import pytest
 import webtest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
 
+from company_service.db import is_transient
 from company_service.models import Department, Employee
 from tests.conftest import bearer, make_app
 from tests.support.db import count_rows
@@ -181,3 +183,22 @@ def test_sqlite_a_writer_locked_out_throughout_gets_503_not_500(
     assert response.headers["Retry-After"] == "1"
     assert sum("transient database error" in r.message for r in caplog.records) == 3
     assert count_rows(engine, Department) == 0
+
+
+def test_a_real_mariadb_lock_wait_timeout_is_retried(engine):
+    """Made by the server itself, so the driver's real error shape is tested."""
+    needs("mysql", "mariadb")(engine)
+    with engine.connect() as holder, engine.connect() as waiter:
+        holder.exec_driver_sql("DELETE FROM departments WHERE name_key = 'lock-wait'")
+        holder.exec_driver_sql(
+            "INSERT INTO departments (name, name_key, created_at, updated_at, version)"
+            " VALUES ('lock', 'lock-wait', NOW(), NOW(), 1)"
+        )  # uncommitted: the holder keeps the row locked
+        waiter.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+        with pytest.raises(OperationalError) as caught:
+            waiter.exec_driver_sql(
+                "UPDATE departments SET version = 2 WHERE name_key = 'lock-wait'"
+            )
+        holder.rollback()
+    assert caught.value.orig.args[0] == 1205
+    assert is_transient(caught.value)

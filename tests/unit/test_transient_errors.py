@@ -15,13 +15,20 @@ def wrapped(orig: Exception) -> OperationalError:
     return OperationalError("UPDATE employees ...", {}, orig)
 
 
+def mysql_error(errno: int, sqlstate: str, message: str) -> Exception:
+    """As PyMySQL raises it: an errno, a message, and (since 1.1) a sqlstate."""
+    error = pymysql.err.OperationalError(errno, message)
+    error.sqlstate = sqlstate
+    return error
+
+
 @pytest.mark.parametrize(
     "error",
     [
         wrapped(psycopg.errors.SerializationFailure("could not serialize access")),
         wrapped(psycopg.errors.DeadlockDetected("deadlock detected")),
-        wrapped(pymysql.err.OperationalError(1213, "Deadlock found")),
-        wrapped(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded")),
+        wrapped(mysql_error(1213, "40001", "Deadlock found")),
+        wrapped(mysql_error(1205, "HY000", "Lock wait timeout exceeded")),
         wrapped(sqlite3.OperationalError("database is locked")),
         wrapped(sqlite3.OperationalError("database table is locked")),
         StaleDataError(
@@ -47,7 +54,7 @@ def test_transient_errors_are_retried(error):
     [
         IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")),
         wrapped(psycopg.errors.UndefinedTable("no such table")),
-        wrapped(pymysql.err.OperationalError(1045, "Access denied")),
+        wrapped(mysql_error(1045, "28000", "Access denied")),
         wrapped(sqlite3.OperationalError("no such table: employees")),
         RuntimeError("database is locked"),  # not a database error at all
     ],
