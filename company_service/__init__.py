@@ -14,6 +14,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".request_id")
     config.include(".cors")
     config.include(".db")
+    config.include(".body_limit")
     config.include(".security")
     config.include(".paging")
     config.include(".routes")

@@ -84,8 +84,8 @@ def initdb(args: argparse.Namespace) -> None:
 
 
 def create_token(args: argparse.Namespace) -> None:
-    name = args.name or f"{args.role}-{secrets.token_hex(4)}"
-    if not 1 <= len(name) <= 100:
+    name = args.name if args.name is not None else f"{args.role}-{secrets.token_hex(4)}"
+    if not 1 <= len(name.strip()) <= 100:
         raise CommandError("a token name is 1 to 100 characters")
     token = new_token()
     try:
@@ -161,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(args)
     except CommandError as error:
         message = str(error)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except KeyError as error:
+        message = f"the config file has no setting {error}"
     except OperationalError as error:
         message = describe_database_error(args.config_uri, error)
     except Exception as error:  # one line for the operator, never a traceback

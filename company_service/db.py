@@ -50,6 +50,9 @@ def make_engine(settings: Mapping[str, Any]) -> Engine:
         options["isolation_level"] = settings.get(
             "db.isolation_level", "REPEATABLE READ"
         )
+        # An unreachable server fails fast instead of hanging a request.
+        timeout = int(settings.get("db.connect_timeout_seconds", 5))
+        options["connect_args"] = {"connect_timeout": timeout}
     engine = engine_from_config(settings, "sqlalchemy.", **options)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))

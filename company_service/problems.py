@@ -11,6 +11,23 @@ PROBLEM_JSON = "application/problem+json"
 
 FieldError = Mapping[str, Any]  # {"loc": [...], "msg": "...", "type": "..."}
 
+# RFC 9110's reason phrases. Python's http.HTTPStatus changed some of them
+# between versions (422 was "Unprocessable Entity" before 3.13).
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
 
 def problem_response(
     request: Request,
@@ -27,7 +44,7 @@ def problem_response(
     """
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
+        "title": TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "request_id": request.request_id,

@@ -12,11 +12,15 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 def request_id(request: Request) -> str:
-    """The client's X-Request-ID when sane, else a fresh one."""
+    """The client's X-Request-ID when sane, else a fresh one.
+
+    Kept in the environ, which pyramid_retry reuses, so every attempt of a
+    retried request logs under the id the client finally receives.
+    """
     given = request.headers.get("X-Request-ID", "")
     if SANE_REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return request.environ.setdefault("company_service.request_id", uuid.uuid4().hex)
 
 
 def add_standard_headers(event: NewResponse) -> None:

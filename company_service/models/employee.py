@@ -97,7 +97,10 @@ class Employee(Base):
 
 @event.listens_for(Employee, "before_insert")
 @event.listens_for(Employee, "before_update")
-def _keep_search_key(_mapper: Any, _connection: Any, employee: Employee) -> None:
+def _keep_derived_columns(_mapper: Any, _connection: Any, employee: Employee) -> None:
+    """Lower-case the email and refresh the search key, whoever wrote the row
+    (the API, pshell, the sample data)."""
+    employee.email = employee.email.lower()
     employee.search_key = search_key(
         employee.first_name, employee.last_name, employee.email
     )

@@ -5,7 +5,7 @@ names what was wrong, so no view ever parses a body by hand.
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
@@ -40,20 +40,35 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def media_type(request: Request) -> tuple[str, dict[str, str]]:
+    """``Content-Type`` as (type, parameters), lower-cased: RFC 9110 says case
+    does not matter in either."""
+    kind, *parameters = request.headers.get("Content-Type", "").split(";")
+    parsed = {}
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        parsed[name.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), parsed
+
+
+def max_body_bytes(settings: Mapping[str, Any]) -> int:
+    return int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
+
+
 def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
     """The request's body decoded as JSON, or the right 4xx."""
-    if request.content_type not in media_types:
+    kind, parameters = media_type(request)
+    if kind not in media_types:
         raise HTTPUnsupportedMediaType(
             detail=f"send the body as {' or '.join(sorted(media_types))}"
         )
-    charset = request.headers.get("Content-Type", "").lower().partition("charset=")[2]
-    if charset and charset.strip().strip('"') not in ("utf-8", "utf8"):
+    if parameters.get("charset", "utf-8") not in ("utf-8", "utf8"):
         raise HTTPUnsupportedMediaType(detail="the body must be UTF-8")
-    limit = int(
-        request.registry.settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-    )
+    limit = max_body_bytes(request.registry.settings)
     if (request.content_length or 0) > limit:
         raise HTTPRequestEntityTooLarge(detail=f"the body exceeds {limit} bytes")
+    # request.body, not body_file: it rewinds, and a retried request must
+    # read the same body again. pyramid_retry has already buffered it.
     raw = request.body
     if len(raw) > limit:
         raise HTTPRequestEntityTooLarge(detail=f"the body exceeds {limit} bytes")

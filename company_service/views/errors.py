@@ -6,6 +6,7 @@ unusable until the transaction manager aborts it.
 
 import logging
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
@@ -65,6 +66,11 @@ def http_exception(exc: HTTPException, request: Request) -> Response:
     return problem_response(request, exc.status_code, exc.detail, headers=headers)
 
 
+@exception_view_config(URLDecodeError)
+def undecodable_url(exc: URLDecodeError, request: Request) -> Response:
+    return problem_response(request, 400, "the URL is not valid UTF-8")
+
+
 @exception_view_config(InvalidInput)
 def invalid_input(exc: InvalidInput, request: Request) -> Response:
     return problem_response(request, 422, exc.detail, errors=exc.errors)
@@ -114,10 +120,10 @@ def server_error(exc: Exception, request: Request) -> Response:
             headers={"Retry-After": str(retry_after)},
         )
     log.error(
-        "request %s failed: %s %s",
+        "request %s failed: %s %r",
         request.request_id,
-        request.method,
-        request.path_qs,
+        request.environ.get("REQUEST_METHOD"),
+        request.environ.get("PATH_INFO"),  # raw: decoding it may be what failed
         exc_info=(type(exc), exc, exc.__traceback__),
     )
     return problem_response(request, 500, "the server failed to answer this request")

@@ -187,3 +187,48 @@ def test_every_response_carries_the_standard_headers(testapp):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Request-ID"]
+
+
+def test_a_url_that_is_not_utf8_is_a_400_problem(testapp):
+    assert_problem(testapp.get("/api/v1/%ff", status=400), 400)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "Application/JSON",
+        "application/json; charset=UTF-8",
+        "application/json;charset=utf-8;v=1",
+    ],
+)
+def test_media_types_and_parameters_are_case_insensitive(
+    testapp, editor_token, content_type
+):
+    testapp.post(
+        f"{PROBE}/departments",
+        b'{"name": "Typed"}',
+        headers={**bearer(editor_token), "Content-Type": content_type},
+        status=201,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [(413, "Content Too Large"), (422, "Unprocessable Content")],
+)
+def test_titles_use_rfc_9110_wording(testapp, editor_token, status, title):
+    body = {"name": "x" * 2_000_000} if status == 413 else {"name": ""}
+    answer = testapp.post_json(
+        f"{PROBE}/departments", body, headers=bearer(editor_token), status=status
+    )
+    assert answer.json["title"] == title
+
+
+def test_every_attempt_of_a_retried_request_logs_the_same_request_id(
+    testapp, editor_token, caplog
+):
+    with caplog.at_level(logging.WARNING, logger="company_service"):
+        answer = testapp.post(f"{PROBE}/busy", headers=bearer(editor_token), status=503)
+    logged = [r.getMessage() for r in caplog.records if "transient" in r.getMessage()]
+    assert len(logged) == 3
+    assert all(answer.headers["X-Request-ID"] in message for message in logged)

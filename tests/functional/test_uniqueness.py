@@ -60,3 +60,11 @@ def test_version_starts_at_1_and_grows_by_one_per_change(dbsession):
     department.description = "changed"
     dbsession.flush()
     assert department.version == 2
+
+
+def test_emails_are_stored_lower_cased_whoever_writes_them(dbsession):
+    dbsession.add(employee("Ada.Lovelace@Example.COM"))
+    dbsession.flush()
+    dbsession.add(employee("ada.lovelace@example.com"))
+    with pytest.raises(IntegrityError):
+        dbsession.flush()

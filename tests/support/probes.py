@@ -10,6 +10,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+import transaction
 from pydantic import BaseModel, ConfigDict, Field
 from pyramid.config import Configurator
 from pyramid.request import Request
@@ -104,6 +105,72 @@ def increment_salary(request: Request) -> dict[str, Any]:
     return {"before": before, "after": before + 1, "attempt": attempt}
 
 
+class FailsAtCommit:
+    """A transaction participant that fails when the transaction commits.
+
+    It votes before the SQLAlchemy session ("!" sorts before "sqlalchemy"),
+    so the error arrives after the view has returned and before the
+    database commits: exactly where a deferred constraint or a SERIALIZABLE
+    conflict would surface.
+    """
+
+    def __init__(self, manager: Any, error: Exception) -> None:
+        self.transaction_manager = manager
+        self.error = error
+
+    def sortKey(self) -> str:  # the name the transaction package calls
+        return "!fails-at-commit"
+
+    def tpc_vote(self, txn: Any) -> None:
+        raise self.error
+
+    def abort(self, txn: Any) -> None: ...
+    def tpc_begin(self, txn: Any) -> None: ...
+    def commit(self, txn: Any) -> None: ...
+    def tpc_finish(self, txn: Any) -> None: ...
+    def tpc_abort(self, txn: Any) -> None: ...
+
+
+def commit_fails(request: Request) -> dict[str, Any]:
+    """Write a row, then fail at commit: once (transient), always, or with a bug."""
+    mode = request.headers["X-Probe-Mode"]
+    attempt = request.environ.get("retry.attempt", 0)
+    body = parse_body(request, NewDepartment)  # a retry must read the body again
+    request.dbsession.add(Department(name=f"{body.name}-{mode}-attempt-{attempt}"))
+    request.dbsession.flush()
+    locked = OperationalError(
+        "COMMIT", {}, sqlite3.OperationalError("database is locked")
+    )
+    error = {
+        "once": locked if attempt == 0 else None,
+        "always": locked,
+        "bug": RuntimeError("boom at commit"),
+    }[mode]
+    if error is not None:
+        request.tm.get().join(FailsAtCommit(request.tm, error))
+    return {"attempt": attempt}
+
+
+def transaction_facts(request: Request) -> dict[str, Any]:
+    """What kind of transaction manager the request has."""
+    return {
+        "explicit": request.tm.explicit,
+        "is_global_manager": request.tm is transaction.manager,
+    }
+
+
+def nested_savepoint(request: Request) -> dict[str, Any]:
+    """A savepoint rolled back inside a request that then commits."""
+    session = request.dbsession
+    with session.begin_nested() as savepoint:
+        session.add(Department(name="rolled back to the savepoint"))
+        session.flush()
+        savepoint.rollback()
+    session.add(Department(name="kept after the savepoint"))
+    session.flush()
+    return {}
+
+
 PROBES = (
     ("probe.departments", "/departments", "POST", EDIT, create_department),
     ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
@@ -112,6 +179,9 @@ PROBES = (
     ("probe.whoami", "/whoami", "GET", VIEW, whoami),
     ("probe.busy", "/busy", "POST", EDIT, always_busy),
     ("probe.increment", "/employees/{id}/increment", "POST", EDIT, increment_salary),
+    ("probe.commit_fails", "/commit-fails", "POST", EDIT, commit_fails),
+    ("probe.tm", "/transaction", "GET", VIEW, transaction_facts),
+    ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
 )
 
 

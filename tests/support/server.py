@@ -69,10 +69,11 @@ def live_server(ini: Path, database_url: str, workdir: Path) -> Iterator[LiveSer
         f"[app:main]\nuse = config:{ini}#main\n\n"
         f"[server:main]\nuse = config:{ini}#main\nlisten = 127.0.0.1:{port}\n"
     )
+    log = (workdir / f"server-{port}.log").open("wb")  # a pipe nobody reads would fill
     process = subprocess.Popen(
         [str(PSERVE), str(config)],
         env={**os.environ, "DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -83,7 +84,8 @@ def live_server(ini: Path, database_url: str, workdir: Path) -> Iterator[LiveSer
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                output = process.stdout.read().decode() if process.stdout else ""
+                log.close()
+                output = (workdir / f"server-{port}.log").read_text()
                 raise RuntimeError(f"server did not start: {output}") from None
             time.sleep(0.1)
     try:
@@ -94,3 +96,4 @@ def live_server(ini: Path, database_url: str, workdir: Path) -> Iterator[LiveSer
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()

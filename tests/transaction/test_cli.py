@@ -136,8 +136,19 @@ def test_a_duplicate_token_name_is_refused(cli):
         (("initdb", "missing.ini"), 1, "no such config file"),
         (("revoke-token", TESTING_INI, "nobody"), 1, "no active token"),
         (("frobnicate",), 2, "invalid choice"),
+        (
+            ("create-token", TESTING_INI, "--role", "reader", "--name", ""),
+            1,
+            "1 to 100",
+        ),
     ],
-    ids=["unknown-role", "missing-ini", "unknown-token", "unknown-command"],
+    ids=[
+        "unknown-role",
+        "missing-ini",
+        "unknown-token",
+        "unknown-command",
+        "empty-name",
+    ],
 )
 def test_bad_input_is_one_clear_line(cli, args, status, says):
     assert says in assert_one_line_error(cli("company-service", *args), status)

@@ -1,0 +1,52 @@
+"""Refuse a declared oversize body before anything reads it.
+
+pyramid_retry makes every request body seekable (it reads it all, so that a
+retry can read it again) before any tween or view runs. This execution
+policy wraps pyramid_retry's and answers a Content-Length above
+``api.max_body_bytes`` with the contract's 413 problem first.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from pyramid.config import PHASE3_CONFIG, Configurator
+from pyramid.events import NewResponse
+from pyramid.interfaces import IExecutionPolicy
+from pyramid.router import Router, default_execution_policy
+
+from .problems import problem_response
+from .views.body import max_body_bytes
+
+Policy = Callable[[dict[str, Any], Router], Any]
+
+
+def body_limit_policy(inner: Policy, limit: int) -> Policy:
+    def policy(environ: dict[str, Any], router: Router) -> Any:
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if not (declared.isdigit() and int(declared) > limit):
+            return inner(environ, router)
+        context = router.request_context(environ)
+        request = context.begin()
+        try:
+            response = problem_response(request, 413, f"the body exceeds {limit} bytes")
+            router.registry.notify(NewResponse(request, response))
+            return response
+        finally:
+            context.end()
+
+    return policy
+
+
+def includeme(config: Configurator) -> None:
+    limit = max_body_bytes(config.get_settings())
+
+    def wrap_execution_policy() -> None:
+        registry = config.registry
+        inner = registry.queryUtility(
+            IExecutionPolicy, default=default_execution_policy
+        )
+        registry.registerUtility(body_limit_policy(inner, limit), IExecutionPolicy)
+
+    # pyramid_retry's own action (PHASE1) schedules set_execution_policy at
+    # the default order, PHASE3; wrap only once that has run.
+    config.action(None, wrap_execution_policy, order=PHASE3_CONFIG + 1)

@@ -1,0 +1,50 @@
+"""SQLite's connection setup: foreign keys, WAL, and who takes the write lock."""
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import bearer
+
+PROBE = "/api/v1/_probe"
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+
+
+def test_every_connection_enforces_foreign_keys_and_uses_wal(app):
+    with app.registry["db.engine"].connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+@pytest.fixture
+def begins(app):
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    engine = app.registry["db.engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_writer_takes_the_write_lock_up_front(
+    real_app, committed_editor_token, begins
+):
+    real_app.post_json(
+        f"{PROBE}/departments",
+        {"name": "Up front"},
+        headers=bearer(committed_editor_token),
+    )
+    assert begins == ["BEGIN IMMEDIATE"]
+
+
+def test_a_reader_does_not(real_app, committed_editor_token, begins):
+    real_app.get(f"{PROBE}/whoami", headers=bearer(committed_editor_token))
+    assert begins == ["BEGIN"]
