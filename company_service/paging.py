@@ -85,11 +85,13 @@ class Sort:
 def parse_sort(raw: str | None, fields: Mapping[str, SortField]) -> Sort:
     """``-hire_date,last_name`` -> a Sort ending in ``id``; ValueError if bad.
 
-    The id breaks ties in the direction of the last named field, so a sort
-    on one field is served by one index read forwards or backwards.
+    Every named field must be known and appear once. The id breaks ties in
+    the direction of the last named field, so a sort on one field is served
+    by one index read forwards or backwards; fields after an explicit id
+    cannot change the order and are dropped.
     """
     keys: list[SortKey] = []
-    for part in (raw or "id").split(","):
+    for part in (raw if raw is not None else "id").split(","):
         part = part.strip()
         descending = part.startswith("-")
         name = part.removeprefix("-")
@@ -99,9 +101,10 @@ def parse_sort(raw: str | None, fields: Mapping[str, SortField]) -> Sort:
         if any(key.name == name for key in keys):
             raise ValueError(f"{name!r} appears twice")
         keys.append(SortKey(name, fields[name], descending))
-        if name == "id":
-            break  # ids are unique: nothing after them can matter
-    if keys[-1].name != "id":
+    names = [key.name for key in keys]
+    if "id" in names:
+        keys = keys[: names.index("id") + 1]
+    else:
         keys.append(SortKey("id", fields["id"], keys[-1].descending))
     return Sort(tuple(keys))
 
@@ -142,22 +145,25 @@ class CursorCodec:
             :SIGNATURE_BYTES
         ]
 
-    def encode(self, sort: Sort, values: Sequence[Any]) -> str:
+    def encode(self, scope: str, sort: Sort, values: Sequence[Any]) -> str:
         payload = json.dumps(
-            [sort.text, [_json_value(v) for v in values]], separators=(",", ":")
+            [scope, sort.text, [_json_value(v) for v in values]], separators=(",", ":")
         ).encode()
         return f"{_b64encode(payload)}.{_b64encode(self._sign(payload))}"
 
-    def decode(self, cursor: str, sort: Sort) -> list[Any]:
-        """The values in ``cursor``; ValueError unless it is intact and for ``sort``."""
+    def decode(self, cursor: str, scope: str, sort: Sort) -> list[Any]:
+        """The values in ``cursor``; ValueError unless it is intact and was
+        made for this collection (``scope``) and this sort."""
         try:
             body, _, signature = cursor.partition(".")
             payload = _b64decode(body)
             if not hmac.compare_digest(_b64decode(signature), self._sign(payload)):
                 raise ValueError("bad signature")
-            sort_text, values = json.loads(payload)
+            made_for, sort_text, values = json.loads(payload)
         except (ValueError, TypeError, binascii.Error):
             raise ValueError("not a cursor this service issued") from None
+        if made_for != scope:
+            raise ValueError("this cursor was made for another collection")
         if sort_text != sort.text:
             raise ValueError(f"this cursor was made for sort={sort_text}")
         if not isinstance(values, list) or len(values) != len(sort.keys):

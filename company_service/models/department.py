@@ -1,5 +1,6 @@
 """Departments: a name unique regardless of case."""
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,13 @@ from .meta import (
 
 
 def name_key(name: str) -> str:
-    """The case-insensitive identity of a name, as the unique index sees it."""
-    return fold(name)
+    """The case-insensitive identity of a name, as the unique index sees it.
+
+    A digest of the folded name: folding can make a name many times longer
+    (one Arabic ligature folds to 18 characters), and a fixed width keeps the
+    unique index within every database's key-length limit.
+    """
+    return hashlib.sha256(fold(name).encode()).hexdigest()
 
 
 class Department(Base):
@@ -33,8 +39,8 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(text(100))
-    # fold(name), kept by the flush events below; folding may triple the length.
-    name_key: Mapped[str] = mapped_column(text(300), unique=True)
+    # name_key(name), kept by the flush events below.
+    name_key: Mapped[str] = mapped_column(text(64), unique=True)
     description: Mapped[str | None] = mapped_column(text(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

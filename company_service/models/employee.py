@@ -21,6 +21,7 @@ from .meta import (
     UTCDateTime,
     created_time,
     fold,
+    long_text,
     text,
     utcnow,
 )
@@ -74,7 +75,7 @@ class Employee(Base):
         ForeignKey("employees.id", ondelete="RESTRICT")
     )
     active: Mapped[bool] = mapped_column(default=True)
-    search_key: Mapped[str] = mapped_column(text(1000))
+    search_key: Mapped[str] = mapped_column(long_text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow

@@ -5,7 +5,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, String
+from sqlalchemy import DateTime, Dialect, MetaData, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -24,6 +24,19 @@ MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def long_text() -> TypeEngine[str]:
+    """Unbounded text, compared by code point like ``text`` (not indexable)."""
+    return (
+        Text()
+        .with_variant(Text(collation="C"), "postgresql")
+        .with_variant(
+            mysql.TEXT(charset="utf8mb4", collation="utf8mb4_nopad_bin"),
+            "mysql",
+            "mariadb",
+        )
+    )
 
 
 def text(length: int) -> TypeEngine[str]:

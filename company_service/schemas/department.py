@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from .types import Name, Timestamp
+from .types import NO_NUL, Name, Timestamp
 
 READ_ONLY = ("id", "employee_count", "created_at", "updated_at", "version")
 
@@ -15,7 +15,9 @@ class DepartmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name
-    description: Annotated[str, Strict(), Field(max_length=2000)] | None = None
+    description: (
+        Annotated[str, Strict(), Field(max_length=2000, pattern=NO_NUL)] | None
+    ) = None
 
 
 class DepartmentOut(BaseModel):

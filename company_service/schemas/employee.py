@@ -1,13 +1,14 @@
 """Employee bodies: what a client may send, and what it gets back."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field
 
-from .types import Email, Flag, Id, IsoDate, Money, MoneyText, Name, Timestamp
+from .types import Email, Flag, Id, IsoDate, Line, Money, MoneyText, Name, Timestamp
 
-READ_ONLY = ("id", "created_at", "updated_at", "version")
+# The contract's read-only fields; employee_count is a department's, but a
+# client echoing one representation into another should not be refused.
+READ_ONLY = ("id", "created_at", "updated_at", "version", "employee_count")
 
 
 def today() -> date:
@@ -22,7 +23,7 @@ class EmployeeIn(BaseModel):
     first_name: Name
     last_name: Name
     email: Email
-    title: Annotated[str, Strict(), Field(max_length=200)] | None = None
+    title: Line | None = None
     hire_date: IsoDate = Field(default_factory=today)
     salary: Money
     department_id: Id | None = None

@@ -57,8 +57,21 @@ def two_places(value: Decimal) -> str:
 Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 Flag = Annotated[bool, Strict()]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
-Name = Annotated[str, Strict(), Field(min_length=1, max_length=100)]
-Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(str.lower)]
+# PostgreSQL cannot store NUL; a one-line field has no control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+NO_NUL = r"^[^\x00]*$"
+
+
+def lower_email(value: str) -> str:
+    lowered = value.lower()
+    if len(lowered) > 254:  # lower() can lengthen a few characters
+        raise ValueError("the address is too long")
+    return lowered
+
+
+Name = Annotated[str, Strict(), Field(min_length=1, max_length=100, pattern=ONE_LINE)]
+Line = Annotated[str, Strict(), Field(max_length=200, pattern=ONE_LINE)]
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lower_email)]
 Money = Annotated[
     Decimal,
     BeforeValidator(parse_decimal),

@@ -56,7 +56,7 @@ class DepartmentService:
     def create(self, data: DepartmentIn) -> Department:
         department = Department(**data.model_dump())
         self.session.add(department)
-        self._flush(department)
+        self._flush(data.name)
         return department
 
     def replace(
@@ -67,7 +67,7 @@ class DepartmentService:
         for field, value in data.model_dump().items():
             setattr(department, field, value)
         with versioned_write(expected):
-            self._flush(department)
+            self._flush(data.name)
         return department
 
     def delete(self, department_id: int, expected: Collection[int] | None) -> None:
@@ -78,15 +78,20 @@ class DepartmentService:
             raise Conflict(f"the department still has {staff} employees")
         self.session.delete(department)
         with versioned_write(expected):
-            self._flush(department)
+            self._flush(department.name)
 
-    def _flush(self, department: Department) -> None:
+    def _flush(self, name: str) -> None:
+        """Flush; a unique violation names the department the client sent.
+
+        After a failed flush the session's objects are unusable, so the
+        message is built from the name passed in, not read back.
+        """
         try:
             self.session.flush()
         except IntegrityError as error:
             if is_unique_violation(error):
                 raise Conflict(
-                    f"a department named {department.name!r} already exists",
+                    f"a department named {name!r} already exists",
                     loc=["body", "name"],
                 ) from None
             raise Conflict("the department is still referenced") from None

@@ -92,7 +92,7 @@ class EmployeeService:
         self._check_references(data, employee_id=None)
         employee = Employee(**data.model_dump())
         self.session.add(employee)
-        self._flush(employee)
+        self._flush(data.email)
         return employee
 
     def replace(
@@ -105,7 +105,7 @@ class EmployeeService:
         for field, value in data.model_dump().items():
             setattr(employee, field, value)
         with versioned_write(expected):
-            self._flush(employee)
+            self._flush(data.email)
         return employee
 
     def delete(self, employee_id: int, expected: Collection[int] | None) -> None:
@@ -116,9 +116,10 @@ class EmployeeService:
         )
         if reports:
             raise Conflict(f"the employee still manages {reports} employees")
+        email = employee.email
         self.session.delete(employee)
         with versioned_write(expected):
-            self._flush(employee)
+            self._flush(email)
 
     def reports(self, employee_id: int, recursive: bool) -> list[tuple[Employee, int]]:
         """(report, depth) pairs, nearest first, in one recursive query.
@@ -220,13 +221,18 @@ class EmployeeService:
     def _exists(self, model: type, row_id: int) -> bool:
         return self.session.get(model, row_id) is not None
 
-    def _flush(self, employee: Employee) -> None:
+    def _flush(self, email: str) -> None:
+        """Flush; a unique violation names the email the client sent.
+
+        After a failed flush the session's objects are unusable, so the
+        message is built from the email passed in, not read back.
+        """
         try:
             self.session.flush()
         except IntegrityError as error:
             if is_unique_violation(error):
                 raise Conflict(
-                    f"an employee with email {employee.email!r} already exists",
+                    f"an employee with email {email!r} already exists",
                     loc=["body", "email"],
                 ) from None
             raise Conflict("a department or manager it refers to was removed") from None

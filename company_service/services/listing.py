@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
+    scope: str  # the collection; a cursor is valid only for the one it came from
     sort: Sort
     limit: int
     after: Sequence[Any] | None = None  # the previous page's last sort values

@@ -16,7 +16,7 @@ DEFAULT_LIMIT = 50
 
 
 def read_page_request(
-    request: Request, params: QueryParams, fields: Mapping[str, SortField]
+    request: Request, params: QueryParams, scope: str, fields: Mapping[str, SortField]
 ) -> PageRequest:
     """limit, sort, count and cursor from the query string (errors collected)."""
     limit = params.integer("limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
@@ -31,10 +31,10 @@ def read_page_request(
     if cursor is not None and "sort" not in [e["loc"][1] for e in params.errors]:
         codec: CursorCodec = request.registry["cursor_codec"]
         try:
-            after = codec.decode(cursor, sort)
+            after = codec.decode(cursor, scope, sort)
         except ValueError as error:
             params.error("cursor", str(error))
-    return PageRequest(sort=sort, limit=limit, after=after, count=count)
+    return PageRequest(scope=scope, sort=sort, limit=limit, after=after, count=count)
 
 
 def page_body(
@@ -47,7 +47,9 @@ def page_body(
     next_cursor = None
     if page.next_after is not None:
         codec: CursorCodec = request.registry["cursor_codec"]
-        next_cursor = codec.encode(page_request.sort, page.next_after)
+        next_cursor = codec.encode(
+            page_request.scope, page_request.sort, page.next_after
+        )
         query = [(k, v) for k, v in request.GET.items() if k != "cursor"]
         query.append(("cursor", next_cursor))
         request.response.headers["Link"] = (

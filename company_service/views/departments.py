@@ -26,7 +26,7 @@ def service(request: Request) -> DepartmentService:
 @api_view(route_name="departments", request_method="GET", permission=VIEW)
 def list_departments(request: Request) -> dict[str, Any]:
     params = QueryParams(request, PAGING_PARAMETERS)
-    page_request = read_page_request(request, params, SORT_FIELDS)
+    page_request = read_page_request(request, params, "departments", SORT_FIELDS)
     params.check()
     page = service(request).page(page_request)
     return page_body(request, page, page_request, lambda row: department_json(*row))

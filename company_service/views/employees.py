@@ -48,7 +48,7 @@ def read_filters(
     )
     if fixed_department is not None:
         filters = replace(filters, department_id=fixed_department)
-    page_request = read_page_request(request, params, SORT_FIELDS)
+    page_request = read_page_request(request, params, "employees", SORT_FIELDS)
     params.check()
     return filters, page_request
 

@@ -46,6 +46,9 @@ class QueryParams:
         if value is not None and not 1 <= len(value) <= max_length:
             self.error(name, f"must be 1 to {max_length} characters")
             return None
+        if value is not None and any(c < " " or c == "\x7f" for c in value):
+            self.error(name, "must not contain control characters")
+            return None
         return value
 
     def integer(self, name: str, *, default: int, minimum: int, maximum: int) -> int:

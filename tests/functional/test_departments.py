@@ -219,14 +219,6 @@ def test_post_accepts_values_at_the_limits(testapp, editor, fields):
     assert {key: body[key] for key in fields} == fields
 
 
-@pytest.mark.xfail(
-    BACKEND != "sqlite",
-    reason=(
-        "BUG: a 100-character name whose case-folded (NFKC) form exceeds "
-        "the 300-character name_key column is a 500 on PostgreSQL/MariaDB"
-    ),
-    strict=True,
-)
 def test_post_accepts_any_unicode_name_of_100_characters(testapp, editor):
     name = "\N{ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM}" * 100
     response = testapp.post_json(
@@ -306,11 +298,19 @@ def test_post_of_a_name_differing_only_in_case_is_409(
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_renaming_onto_another_departments_name_is_409(
-    testapp, dbsession, legal, editor, method
+    real_app, committed_editor_token, method
 ):
-    add_department(dbsession, "Sales")
-    response = write(testapp, method, item(legal.id), editor, 409, {"name": "SALES"})
+    """With real commits, where each request has a session of its own."""
+    headers = bearer(committed_editor_token)
+    real_app.post_json(DEPARTMENTS, {"name": "Legal"}, headers=headers)
+    sales = real_app.post_json(DEPARTMENTS, {"name": "Sales"}, headers=headers).json
+
+    response = write(
+        real_app, method, item(sales["id"]), headers, 409, {"name": "LEGAL"}
+    )
+
     assert error_locs(response, 409) == [["body", "name"]]
+    assert current(real_app, sales["id"], headers) == sales
 
 
 def test_a_409_on_post_stores_nothing(real_app, committed_editor_token):

@@ -35,6 +35,19 @@ def text(length: int) -> sa.types.TypeEngine:
     )
 
 
+def long_text() -> sa.types.TypeEngine:
+    """Unbounded TEXT compared by code point (never indexed)."""
+    return (
+        sa.Text()
+        .with_variant(sa.Text(collation="C"), "postgresql")
+        .with_variant(
+            mysql.TEXT(charset="utf8mb4", collation="utf8mb4_nopad_bin"),
+            "mysql",
+            "mariadb",
+        )
+    )
+
+
 def timestamp() -> sa.types.TypeEngine:
     """Naive UTC with microseconds (MariaDB drops them unless asked)."""
     return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -45,7 +58,7 @@ def upgrade() -> None:
         "departments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", text(100), nullable=False),
-        sa.Column("name_key", text(300), nullable=False),
+        sa.Column("name_key", text(64), nullable=False),
         sa.Column("description", text(2000), nullable=True),
         sa.Column("created_at", timestamp(), nullable=False),
         sa.Column("updated_at", timestamp(), nullable=False),
@@ -69,7 +82,7 @@ def upgrade() -> None:
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("manager_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("search_key", text(1000), nullable=False),
+        sa.Column("search_key", long_text(), nullable=False),
         sa.Column("created_at", timestamp(), nullable=False),
         sa.Column("updated_at", timestamp(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
