@@ -2,15 +2,14 @@
 Collections and Items sections, checked on the values the client gets."""
 
 import json
-import os
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from company_service.models import Department, Employee
 from tests.conftest import bearer
+from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
 
 DEPARTMENTS = "/api/v1/departments"
 FIELDS = {
@@ -23,11 +22,6 @@ FIELDS = {
     "version",
 }
 NO_SUCH_IDS = [2**31 - 1, 2**31, 10**20]  # the last two are past the id column
-WRITES = ["PUT", "PATCH", "DELETE"]
-SUCCESS = {"PUT": 200, "PATCH": 200, "DELETE": 204}
-BACKEND = make_url(
-    os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-).get_backend_name()
 
 
 # --- helpers -------------------------------------------------------------------
@@ -56,24 +50,6 @@ def add_employee(dbsession, email: str, department: Department | None) -> Employ
     dbsession.add(employee)
     dbsession.flush()
     return employee
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_int == status
-    assert response.content_type == "application/problem+json"
-    assert response.json["status"] == status
-    return response.json
-
-
-def error_locs(response, status: int = 422) -> list[list]:
-    return [error["loc"] for error in problem(response, status)["errors"]]
-
-
-def assert_utc(timestamp: str) -> datetime:
-    assert timestamp.endswith("Z")
-    parsed = datetime.fromisoformat(timestamp)
-    assert parsed.utcoffset() == timedelta(0)
-    return parsed
 
 
 def write(testapp, method: str, path: str, headers: dict, status: int, body=None):

@@ -2,14 +2,13 @@
 filters, as API.md's Resources, Collections and Items sections describe them."""
 
 import json
-import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from company_service.models import Department, Employee
 from tests.conftest import bearer
+from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
 
 EMPLOYEES = "/api/v1/employees"
 FIELDS = {
@@ -28,11 +27,6 @@ FIELDS = {
     "version",
 }
 NO_SUCH_ID = 2**31 - 1
-WRITES = ["PUT", "PATCH", "DELETE"]
-SUCCESS = {"PUT": 200, "PATCH": 200, "DELETE": 204}
-BACKEND = make_url(
-    os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-).get_backend_name()
 
 
 # --- helpers -------------------------------------------------------------------
@@ -64,24 +58,6 @@ def create(testapp, headers: dict, **fields) -> dict:
 
 def current(testapp, employee_id: int, headers: dict) -> dict:
     return testapp.get(item(employee_id), headers=headers).json
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_int == status
-    assert response.content_type == "application/problem+json"
-    assert response.json["status"] == status
-    return response.json
-
-
-def error_locs(response, status: int = 422) -> list[list]:
-    return [error["loc"] for error in problem(response, status)["errors"]]
-
-
-def assert_utc(timestamp: str) -> datetime:
-    assert timestamp.endswith("Z")
-    parsed = datetime.fromisoformat(timestamp)
-    assert parsed.utcoffset() == timedelta(0)
-    return parsed
 
 
 def write(testapp, method: str, path: str, headers: dict, status: int, body=None):
