@@ -13,8 +13,13 @@ def includeme(config: Configurator) -> None:
     config.add_route("departments", f"{API}/departments")
     config.add_route("department", f"{API}/departments/{ID}")
     config.add_route("department_employees", f"{API}/departments/{ID}/employees")
+    config.add_route("department_raise", f"{API}/departments/{ID}/raise")
 
     config.add_route("employees", f"{API}/employees")
+    config.add_route("employees_bulk", f"{API}/employees/bulk")
+    config.add_route("employees_csv", f"{API}/employees.csv")
     config.add_route("employee", f"{API}/employees/{ID}")
     config.add_route("employee_reports", f"{API}/employees/{ID}/reports")
     config.add_route("employee_chain", f"{API}/employees/{ID}/chain")
+
+    config.add_route("department_stats", f"{API}/stats/departments")
