@@ -17,6 +17,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".body_limit")
     config.include(".security")
     config.include(".paging")
+    config.include(".views.idempotency")
     config.include(".routes")
     config.scan(".views")
     require_permissions(config)

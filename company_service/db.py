@@ -27,6 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from .services.errors import Contended
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # MariaDB/MySQL: 1213 deadlock, 1205 lock wait timeout, 1020 record changed
@@ -95,7 +97,7 @@ def is_transient(exc: BaseException) -> bool:
     timeout need this check of our own.
     """
     if IRetryableError.providedBy(exc) or isinstance(
-        exc, transaction.interfaces.TransientError | StaleDataError
+        exc, transaction.interfaces.TransientError | StaleDataError | Contended
     ):
         return True
     if not isinstance(exc, DBAPIError):

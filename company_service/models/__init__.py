@@ -4,6 +4,7 @@ from sqlalchemy.orm import configure_mappers
 
 from .department import Department, name_key
 from .employee import MAX_SALARY_CENTS, Employee, search_key
+from .idempotency import IdempotencyKey
 from .meta import Base, fold
 from .token import ROLES, ApiToken
 
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "Department",
     "Employee",
+    "IdempotencyKey",
     "fold",
     "name_key",
     "search_key",

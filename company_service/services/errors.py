@@ -17,11 +17,22 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The change collides with stored state (a unique value, a dependant row)."""
+    """The change collides with stored state (a unique value, a dependant row).
 
-    def __init__(self, detail: str, loc: Sequence[Any] = ()) -> None:
+    ``errors`` lists every colliding field (a bulk request may have many);
+    ``loc`` is the shorthand for one.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        loc: Sequence[Any] = (),
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> None:
         super().__init__(detail)
-        self.loc = list(loc)
+        self.errors = list(errors) or (
+            [{"loc": list(loc), "msg": detail, "type": "conflict"}] if loc else []
+        )
 
 
 class PreconditionFailed(DomainError):
@@ -37,3 +48,11 @@ class InvalidInput(DomainError):
             "1 field is invalid" if count == 1 else f"{count} fields are invalid"
         )
         self.errors = list(errors)
+
+
+class Contended(DomainError):
+    """Another transaction got there first (a key or email it just stored).
+
+    Not the client's fault: the request is run again (see db.is_transient),
+    and the new attempt sees the other transaction's result.
+    """

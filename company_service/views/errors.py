@@ -83,10 +83,7 @@ def not_found_row(exc: NotFound, request: Request) -> Response:
 
 @exception_view_config(Conflict)
 def conflict(exc: Conflict, request: Request) -> Response:
-    errors = None
-    if exc.loc:
-        errors = [{"loc": exc.loc, "msg": exc.detail, "type": "conflict"}]
-    return problem_response(request, 409, exc.detail, errors=errors)
+    return problem_response(request, 409, exc.detail, errors=exc.errors or None)
 
 
 @exception_view_config(PreconditionFailed)

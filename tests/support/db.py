@@ -16,7 +16,7 @@ from sqlalchemy import (
     update,
 )
 
-from company_service.models import ApiToken, Department, Employee
+from company_service.models import ApiToken, Department, Employee, IdempotencyKey
 from company_service.tokens import hash_token, new_token
 
 
@@ -49,7 +49,7 @@ def delete_all_rows(engine: Engine) -> None:
     """Empty every table: the committing tests leave real rows behind."""
     with engine.begin() as connection:
         connection.execute(update(Employee).values(manager_id=None))
-        for model in (Employee, Department, ApiToken):
+        for model in (IdempotencyKey, Employee, Department, ApiToken):
             connection.execute(delete(model))
 
 

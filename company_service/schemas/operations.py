@@ -1,0 +1,42 @@
+"""Bodies of the operations that show what a transaction is for."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .employee import EmployeeIn
+from .types import parse_decimal
+
+MAX_BULK_ITEMS = 1000
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[EmployeeIn] = Field(min_length=1, max_length=MAX_BULK_ITEMS)
+
+
+class RaiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percent: Annotated[
+        Decimal,
+        BeforeValidator(parse_decimal),
+        Field(ge=-50, le=100, decimal_places=4),
+    ]
+
+
+class RaiseOut(BaseModel):
+    updated: int
+
+
+class DepartmentStats(BaseModel):
+    department_id: int
+    name: str
+    headcount: int
+    active_headcount: int
+    total_salary: str | None
+    avg_salary: str | None
+    min_salary: str | None
+    max_salary: str | None

@@ -1,0 +1,96 @@
+"""Creating many employees at once: every item stored, or none."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Department, Employee, search_key
+from ..models.meta import utcnow
+from ..schemas.employee import EmployeeIn
+from .errors import Conflict, Contended, InvalidInput
+
+
+def item_error(index: int, field: str, message: str, kind: str) -> dict[str, Any]:
+    return {"loc": ["body", "items", index, field], "msg": message, "type": kind}
+
+
+class BulkCreate:
+    """Checks the whole batch first, then stores it with one multi-row INSERT."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __call__(self, items: Sequence[EmployeeIn]) -> list[Employee]:
+        self._check_references(items)
+        self._check_duplicates(items)
+        now = utcnow()
+        rows = [
+            {
+                **item.model_dump(exclude={"salary"}),
+                "salary_cents": int(item.salary.scaleb(2)),
+                # A bulk INSERT skips the ORM's flush events: fill in what they would.
+                "search_key": search_key(item.first_name, item.last_name, item.email),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for item in items
+        ]
+        statement = insert(Employee).returning(Employee, sort_by_parameter_order=True)
+        try:
+            return list(self.session.scalars(statement, rows))
+        except IntegrityError:
+            # A concurrent request stored one of these emails after our check;
+            # run again, and the check above will name the item.
+            raise Contended("a concurrent write collided with this batch") from None
+
+    def _check_references(self, items: Sequence[EmployeeIn]) -> None:
+        """Every department and manager named must exist: two queries in all."""
+        departments = self._existing(Department, {i.department_id for i in items})
+        managers = self._existing(Employee, {i.manager_id for i in items})
+        errors = []
+        for index, item in enumerate(items):
+            if item.department_id is not None and item.department_id not in departments:
+                errors.append(
+                    item_error(
+                        index, "department_id", "no such department", "value_error"
+                    )
+                )
+            if item.manager_id is not None and item.manager_id not in managers:
+                errors.append(
+                    item_error(index, "manager_id", "no such employee", "value_error")
+                )
+        if errors:
+            raise InvalidInput(errors)
+
+    def _check_duplicates(self, items: Sequence[EmployeeIn]) -> None:
+        """Emails repeated in the batch or already stored: 409 naming each item."""
+        first_seen: dict[str, int] = {}
+        errors = []
+        for index, item in enumerate(items):
+            if item.email in first_seen:
+                message = f"the same email as item {first_seen[item.email]}"
+                errors.append(item_error(index, "email", message, "conflict"))
+            else:
+                first_seen[item.email] = index
+        stored = set(
+            self.session.scalars(
+                select(Employee.email).where(Employee.email.in_(first_seen))
+            )
+        )
+        for email in stored:
+            errors.append(
+                item_error(first_seen[email], "email", "already exists", "conflict")
+            )
+        if errors:
+            errors.sort(key=lambda error: error["loc"][2])
+            raise Conflict(f"{len(errors)} items collide", errors=errors)
+
+    def _existing(self, model: type, ids: set[int | None]) -> set[int]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return set()
+        return set(self.session.scalars(select(model.id).where(model.id.in_(wanted))))
