@@ -39,13 +39,17 @@ class BulkCreate:
             }
             for item in items
         ]
-        statement = insert(Employee).returning(Employee, sort_by_parameter_order=True)
+        # Without sort_by_parameter_order: asking the database to keep the
+        # parameters' order makes SQLAlchemy send one row per statement on
+        # some backends. Emails are unique in the batch, so they restore it.
+        statement = insert(Employee).returning(Employee)
         try:
-            return list(self.session.scalars(statement, rows))
+            stored = {e.email: e for e in self.session.scalars(statement, rows)}
         except IntegrityError:
             # A concurrent request stored one of these emails after our check;
             # run again, and the check above will name the item.
             raise Contended("a concurrent write collided with this batch") from None
+        return [stored[item.email] for item in items]
 
     def _check_references(self, items: Sequence[EmployeeIn]) -> None:
         """Every department and manager named must exist: two queries in all."""

@@ -5,7 +5,7 @@ from decimal import Decimal
 import psycopg
 import pymysql
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..models import Employee
@@ -20,7 +20,9 @@ SCALE = 10**6
 MYSQL_CHECK_FAILED = 4025
 
 
-def is_check_violation(error: IntegrityError) -> bool:
+def is_check_violation(error: DBAPIError) -> bool:
+    """PostgreSQL 23514, MariaDB 4025 (which PyMySQL raises as an
+    OperationalError, not an IntegrityError), SQLite's message."""
     orig = error.orig
     if isinstance(orig, psycopg.Error):
         return orig.sqlstate == "23514"
@@ -50,7 +52,7 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     )
     try:
         return session.execute(statement).rowcount
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
         if not is_check_violation(error):
             raise
         raise InvalidInput(

@@ -1,0 +1,123 @@
+"""POST /api/v1/departments/{id}/raise: one UPDATE, exact cents, all or none."""
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from company_service.models import Department, Employee
+from tests.conftest import bearer
+
+
+@pytest.fixture
+def team(dbsession) -> dict:
+    """Department A: active and inactive staff; department B: one person."""
+    a, b = Department(name="Raise A"), Department(name="Raise B")
+    dbsession.add_all([a, b])
+    dbsession.flush()
+    salaries = {
+        "even": (a, 100_000_00, True),
+        "odd": (a, 1001, True),  # 10.01
+        "half": (a, 10, True),  # 0.10 * 1.05 = 0.105 -> 0.11
+        "asleep": (a, 50_000_00, False),
+        "elsewhere": (b, 70_000_00, True),
+    }
+    people = {}
+    for name, (department, cents, active) in salaries.items():
+        employee = Employee(
+            first_name=name,
+            last_name="Raise",
+            email=f"{name}@raise.example",
+            hire_date=date(2020, 1, 1),
+            salary_cents=cents,
+            department_id=department.id,
+            active=active,
+        )
+        dbsession.add(employee)
+        people[name] = employee
+    dbsession.flush()
+    return {"a": a.id, "b": b.id, **people}
+
+
+def salaries(dbsession) -> dict[str, tuple[int, int]]:
+    dbsession.expire_all()
+    rows = dbsession.execute(
+        select(Employee.first_name, Employee.salary_cents, Employee.version).where(
+            Employee.last_name == "Raise"
+        )
+    )
+    return {name: (cents, version) for name, cents, version in rows}
+
+
+def expected(cents: int, percent: str) -> int:
+    value = Decimal(cents) * (1 + Decimal(percent) / 100)
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize("percent", ["5", "5.5", "-12.3456", "100", "-50", "0.0001"])
+def test_exactly_the_active_staff_of_the_department_change_by_the_rounded_amount(
+    testapp, editor_token, dbsession, team, percent
+):
+    before = salaries(dbsession)
+    answer = testapp.post_json(
+        f"/api/v1/departments/{team['a']}/raise",
+        {"percent": percent},
+        headers=bearer(editor_token),
+    )
+    assert answer.json == {"updated": 3}
+    after = salaries(dbsession)
+    for name in ("even", "odd", "half"):
+        assert after[name] == (expected(before[name][0], percent), before[name][1] + 1)
+    assert after["asleep"] == before["asleep"]
+    assert after["elsewhere"] == before["elsewhere"]
+
+
+def test_half_a_cent_rounds_up(testapp, editor_token, dbsession, team):
+    testapp.post_json(
+        f"/api/v1/departments/{team['a']}/raise",
+        {"percent": 5},
+        headers=bearer(editor_token),
+    )
+    assert salaries(dbsession)["half"][0] == 11
+
+
+@pytest.mark.parametrize(
+    "percent", ["-50.0001", "100.01", "abc", True, "1.23456", None]
+)
+def test_a_percent_out_of_bounds_is_422(testapp, editor_token, team, percent):
+    answer = testapp.post_json(
+        f"/api/v1/departments/{team['a']}/raise",
+        {"percent": percent},
+        headers=bearer(editor_token),
+        status=422,
+    )
+    assert answer.json["errors"][0]["loc"] == ["body", "percent"]
+
+
+def test_an_unknown_department_is_404(testapp, editor_token):
+    testapp.post_json(
+        "/api/v1/departments/999999/raise",
+        {"percent": 1},
+        headers=bearer(editor_token),
+        status=404,
+    )
+
+
+def test_the_raise_is_one_update_statement(testapp, editor_token, engine, team):
+    updates: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        testapp.post_json(
+            f"/api/v1/departments/{team['a']}/raise",
+            {"percent": 3},
+            headers=bearer(editor_token),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(updates) == 1
