@@ -20,7 +20,11 @@ from sqlalchemy.exc import OperationalError
 
 from company_service.models import Department, Employee
 from company_service.problems import problem_response
+from company_service.schemas.department import DepartmentIn
+from company_service.schemas.employee import EmployeeIn
 from company_service.security import EDIT, VIEW
+from company_service.services.departments import DepartmentService
+from company_service.services.employees import EmployeeService
 from company_service.views.body import parse_body
 
 PREFIX = "/api/v1/_probe"
@@ -39,6 +43,30 @@ def create_department(request: Request) -> dict[str, Any]:
     request.dbsession.flush()
     request.response.status_code = 201
     return {"id": department.id, "name": department.name}
+
+
+class DepartmentWithHire(BaseModel):
+    name: str
+    email: str
+
+
+def department_with_hire(request: Request) -> dict[str, Any]:
+    """A department and its first hire, through the services, in one request."""
+    body = parse_body(request, DepartmentWithHire)
+    department = DepartmentService(request.dbsession).create(
+        DepartmentIn(name=body.name)
+    )
+    EmployeeService(request.dbsession).create(
+        EmployeeIn(
+            first_name="First",
+            last_name="Hire",
+            email=body.email,
+            salary=1,
+            department_id=department.id,
+        )
+    )
+    request.response.status_code = 201
+    return {"department_id": department.id}
 
 
 def write_then_raise(request: Request) -> dict[str, Any]:
@@ -174,6 +202,7 @@ def nested_savepoint(request: Request) -> dict[str, Any]:
 PROBES = (
     ("probe.departments", "/departments", "POST", EDIT, create_department),
     ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
+    ("probe.hire", "/department-with-hire", "POST", EDIT, department_with_hire),
     ("probe.error", "/write-then-return-error", "POST", EDIT, write_then_return_error),
     ("probe.raw", "/raw-sql", "POST", EDIT, raw_sql_write),
     ("probe.whoami", "/whoami", "GET", VIEW, whoami),
