@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help install run initdb test lint format clean
+.PHONY: help install run initdb test lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ lint: $(STAMP) ## Check style and common mistakes with ruff
 format: $(STAMP) ## Reformat and fix what ruff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Time a streamed 200k-row CSV export; show the server's peak memory (PostgreSQL)
+	$(BIN)/python bench/export_memory.py $(BENCH_ARGS)
 
 clean: ## Remove .venv and caches (not the database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,4 +1,4 @@
-"""The ``company-service`` command: initdb, create-token, revoke-token.
+"""The ``company-service`` command: initdb, create-token, revoke-token, import-csv.
 
 Every command that changes data runs inside the same machinery as a request
 (``pyramid.paster.bootstrap`` builds the app; ``request.tm`` commits or aborts
@@ -7,13 +7,14 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 """
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session
 from . import sample_data
 from .db import database_url, make_engine
 from .models import ROLES, ApiToken
+from .services.employee_csv import BadLine
+from .services.employee_import import EmployeeImport
 from .tokens import hash_token, new_token
 
 PROG = "company-service"
@@ -116,6 +119,56 @@ def revoke_token(args: argparse.Namespace) -> None:
     print(f"revoked token {args.name!r}", file=sys.stderr)
 
 
+class Progress:
+    """One line on a terminal, rewritten after each batch: rows so far and
+    how much of the file has been read (the rows are checked as they come)."""
+
+    def __init__(self, handle: TextIO, stream: TextIO) -> None:
+        self.handle, self.stream = handle, stream
+        self.size = os.fstat(handle.fileno()).st_size or 1
+        self.shown = False
+
+    def __call__(self, rows: int) -> None:
+        percent = min(100, 100 * self.handle.buffer.tell() // self.size)
+        self.stream.write(f"\rimporting: {rows} rows, {percent}% of the file read")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def open_csv(path: str) -> TextIO:
+    """utf-8-sig forgives a spreadsheet's BOM; surrogateescape keeps an
+    undecodable byte to its own line, which the import then names."""
+    try:
+        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+
+
+def import_csv(args: argparse.Namespace) -> None:
+    """All rows or none: one transaction, the earliest bad line reported."""
+    with open_csv(args.file) as handle:
+        progress = Progress(handle, sys.stderr) if sys.stderr.isatty() else None
+        try:
+            with app_session(args.config_uri) as session:
+                count = EmployeeImport(session, progress=progress).run(handle)
+        except BadLine as error:
+            raise CommandError(str(error)) from None
+        except IntegrityError:
+            raise CommandError(
+                "another client changed employees or departments during the"
+                " import; nothing was imported"
+            ) from None
+        finally:
+            if progress is not None:
+                progress.clear()
+    print(f"imported {count} employees from {args.file}", file=sys.stderr)
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=__doc__.partition("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -143,6 +196,8 @@ def build_parser() -> ArgumentParser:
     )
     sub = add("revoke-token", revoke_token, "revoke the API token with this name")
     sub.add_argument("name", metavar="NAME")
+    sub = add("import-csv", import_csv, "import employees from the export's CSV")
+    sub.add_argument("file", metavar="FILE", help="a file as GET employees.csv gives")
     return parser
 
 

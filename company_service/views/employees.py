@@ -29,6 +29,18 @@ def service(request: Request) -> EmployeeService:
     return EmployeeService(request.dbsession)
 
 
+def employee_filters(params: QueryParams) -> EmployeeFilters:
+    """The list's filters from the query string (errors collected in params)."""
+    return EmployeeFilters(
+        department_id=params.id_or_null("department_id"),
+        manager_id=params.id_or_null("manager_id"),
+        active=params.boolean("active"),
+        hired_after=params.iso_date("hired_after"),
+        hired_before=params.iso_date("hired_before"),
+        q=params.text("q"),
+    )
+
+
 def read_filters(
     request: Request, fixed_department: int | None = None
 ) -> tuple[EmployeeFilters, PageRequest]:
@@ -38,14 +50,7 @@ def read_filters(
     if fixed_department is not None:
         names.remove("department_id")
     params = QueryParams(request, names)
-    filters = EmployeeFilters(
-        department_id=params.id_or_null("department_id"),
-        manager_id=params.id_or_null("manager_id"),
-        active=params.boolean("active"),
-        hired_after=params.iso_date("hired_after"),
-        hired_before=params.iso_date("hired_before"),
-        q=params.text("q"),
-    )
+    filters = employee_filters(params)
     if fixed_department is not None:
         filters = replace(filters, department_id=fixed_department)
     page_request = read_page_request(request, params, "employees", SORT_FIELDS)

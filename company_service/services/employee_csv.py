@@ -1,0 +1,225 @@
+"""Employees as CSV: the export's format, written and read back.
+
+One module owns the format in both directions, so an import of an export
+round-trips exactly: the same header, the same spelling of every value
+(salary "98000.00", RFC 3339 timestamps with Z, true/false), null as an
+empty field. ``employee_import`` stores what ``parse_row`` reads.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, Select, select
+
+from ..models import Employee, search_key
+from ..paging import Sort
+from ..schemas.employee import EmployeeIn, EmployeeOut
+from ..schemas.types import MAX_ID, utc_timestamp
+from .employees import EmployeeFilters
+
+FIELDS = tuple(EmployeeOut.model_fields)  # the representation's names, in order
+COLUMNS = tuple(
+    Employee.salary_cents if name == "salary" else getattr(Employee, name)
+    for name in FIELDS
+)
+DEFAULT_BATCH_SIZE = 1000
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+
+# --- export ----------------------------------------------------------------
+
+
+def export_statement(filters: EmployeeFilters, sort: Sort) -> Select[Any]:
+    """Plain columns, not ORM objects: a row costs a tuple, not an identity map."""
+    return filters.apply(select(*COLUMNS)).order_by(*sort.order_by())
+
+
+def csv_row(row: Sequence[Any]) -> tuple[Any, ...]:
+    """One row as the JSON representation spells it (csv writes None as "")."""
+    (id_, first, last, email, title, hired, cents) = row[:7]
+    (department, manager, active, created, updated, version) = row[7:]
+    return (
+        id_,
+        first,
+        last,
+        email,
+        title,
+        hired.isoformat(),
+        f"{cents // 100}.{cents % 100:02d}",  # salary_cents >= 0 (a check)
+        department,
+        manager,
+        "true" if active else "false",
+        utc_timestamp(created),
+        utc_timestamp(updated),
+        version,
+    )
+
+
+def stream_csv(
+    engine: Engine, statement: Select[Any], batch_size: int
+) -> Iterator[bytes]:
+    """The header, then one chunk of CSV per ``batch_size`` rows.
+
+    The rows are read on a connection of the generator's own: the WSGI
+    server iterates the body after pyramid_tm has committed and closed the
+    request's session. ``stream_results`` makes PostgreSQL and MariaDB use a
+    server-side cursor, so only one batch is ever in memory. The ``with``
+    returns the connection to the pool however iteration ends, including a
+    client that goes away (the server then calls the generator's close()).
+    Closing the result first ends a half-read server-side cursor cleanly
+    (PyMySQL reads and drops the rest of an unfinished result). The query
+    runs before the first byte is yielded, so a failure to start is still
+    an error status rather than a truncated 200.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def take() -> bytes:
+        chunk = buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    options = {"stream_results": True, "yield_per": batch_size}
+    with (
+        engine.connect() as connection,
+        connection.execution_options(**options).execute(statement) as result,
+    ):
+        writer.writerow(FIELDS)
+        yield take()
+        for rows in result.partitions():
+            writer.writerows(map(csv_row, rows))
+            yield take()
+
+
+# --- reading ---------------------------------------------------------------
+
+
+class BadLine(Exception):
+    """The first line of the file that cannot be imported, and why."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+
+
+def first_error(*errors: BadLine | None) -> BadLine | None:
+    found = [error for error in errors if error is not None]
+    return min(found, key=lambda error: error.line, default=None)
+
+
+def records(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """The header checked, then each row as (line where it starts, fields):
+    a quoted field may span lines, and the error belongs to the first."""
+    reader = csv.reader(handle, strict=True)
+    start = 1
+    try:
+        if next(reader, None) != list(FIELDS):
+            raise BadLine(1, f"the header must be {','.join(FIELDS)}")
+        start = reader.line_num + 1
+        for record in reader:
+            yield start, record
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise BadLine(start, f"not valid CSV: {error}") from None
+
+
+def _positive_int(line: int, name: str, value: str) -> int:
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID):
+        raise BadLine(line, f"{name}: must be an integer from 1 to {MAX_ID}")
+    return int(value)
+
+
+def _timestamp(line: int, name: str, value: str) -> datetime:
+    if not TIMESTAMP.fullmatch(value):
+        raise BadLine(line, f"{name}: must be an RFC 3339 UTC time ending in Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise BadLine(line, f"{name}: not a real date and time") from None
+
+
+def _optional(value: str, convert: Callable[[str], Any]) -> Any:
+    """An empty field is null. A value ``convert`` cannot read goes on as
+    text, so pydantic reports it with the message the API would give."""
+    if value == "":
+        return None
+    try:
+        return convert(value)
+    except ValueError:
+        return value
+
+
+def _ascii_int(value: str) -> int:
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(value)
+    return int(value)
+
+
+BOOLEANS = {"true": True, "false": False}
+
+
+def parse_id(line: int, record: list[str]) -> int:
+    """The row's id, checked first: other rows may refer to it."""
+    if len(record) != len(FIELDS):
+        raise BadLine(line, f"expected {len(FIELDS)} fields, found {len(record)}")
+    try:
+        "".join(record).encode("utf-8")
+    except UnicodeEncodeError:  # surrogateescape'd bytes, see cli.open_csv
+        raise BadLine(line, "the line is not valid UTF-8") from None
+    return _positive_int(line, "id", record[0])
+
+
+def parse_row(line: int, record: list[str]) -> tuple[dict[str, Any], int | None]:
+    """The row's column values, with manager_id NULL, and its manager.
+
+    The editable fields go through EmployeeIn, the API's own rules; the
+    read-only ones are taken from the file, so a round trip is exact.
+    """
+    raw = dict(zip(FIELDS, record, strict=True))
+    try:
+        data = EmployeeIn.model_validate(
+            {
+                "first_name": raw["first_name"],
+                "last_name": raw["last_name"],
+                "email": raw["email"],
+                "title": _optional(raw["title"], str),
+                "hire_date": raw["hire_date"],
+                "salary": raw["salary"],
+                "department_id": _optional(raw["department_id"], _ascii_int),
+                "manager_id": _optional(raw["manager_id"], _ascii_int),
+                "active": BOOLEANS.get(raw["active"], raw["active"]),
+            }
+        )
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadLine(line, f"{where}: {first['msg']}") from None
+    values = data.model_dump()
+    values["salary_cents"] = int(values.pop("salary").scaleb(2))
+    manager = values.pop("manager_id")
+    values.update(
+        id=_positive_int(line, "id", raw["id"]),
+        manager_id=None,
+        search_key=search_key(data.first_name, data.last_name, data.email),
+        created_at=_timestamp(line, "created_at", raw["created_at"]),
+        updated_at=_timestamp(line, "updated_at", raw["updated_at"]),
+        version=_positive_int(line, "version", raw["version"]),
+    )
+    return values, manager
+
+
+def manager_of(record: list[str]) -> tuple[int | None, int | None]:
+    """(id, manager_id) of a row not otherwise read, where they are ids."""
+    if len(record) != len(FIELDS):
+        return None, None
+    employee_id = _optional(record[0], _ascii_int)
+    manager = _optional(record[FIELDS.index("manager_id")], _ascii_int)
+    return (
+        employee_id if isinstance(employee_id, int) else None,
+        manager if isinstance(manager, int) else None,
+    )
