@@ -33,6 +33,9 @@ run: initdb ## Serve the API on http://localhost:6543 with development.ini
 test: $(STAMP) ## Run the tests (SQLite; set TEST_DATABASE_URL for another database)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+fuzz: $(STAMP) ## Fuzz the live server with schemathesis (FUZZ_DATABASE_URL, else SQLite)
+	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
+
 lint: $(STAMP) ## Check style and common mistakes with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -135,7 +135,7 @@ def server(database_url: str, workdir: Path) -> Iterator[tuple[int, int]]:
         f"listen = 127.0.0.1:{port}\n"
     )
     log = (workdir / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 (our own pserve and ini)
+    process = subprocess.Popen(
         [str(PSERVE), str(ini)],
         env={**os.environ, "DATABASE_URL": database_url},
         stdout=log,

@@ -1,8 +1,10 @@
 """Every route of the service, in one place."""
 
 from pyramid.config import Configurator
+from swagger_ui_bundle import swagger_ui_path
 
 API = "/api/v1"
+DOCS_STATIC = f"{API}/docs/static"
 ID = r"{id:\d+}"
 
 
@@ -23,3 +25,10 @@ def includeme(config: Configurator) -> None:
     config.add_route("employee_chain", f"{API}/employees/{ID}/chain")
 
     config.add_route("department_stats", f"{API}/stats/departments")
+
+    config.add_route("openapi", f"{API}/openapi.json")
+    config.add_route("docs", f"{API}/docs")
+    # Swagger UI's files, from the installed package: no CDN, works offline.
+    config.add_static_view(
+        DOCS_STATIC.lstrip("/"), str(swagger_ui_path), cache_max_age=3600
+    )

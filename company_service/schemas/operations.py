@@ -3,10 +3,12 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from .employee import EmployeeIn
-from .types import parse_decimal
+from .types import decimal_parser
+
+PERCENT_TEXT = r"^-?\d{1,3}(\.\d{1,4})?$"
 
 MAX_BULK_ITEMS = 1000
 
@@ -22,8 +24,22 @@ class RaiseIn(BaseModel):
 
     percent: Annotated[
         Decimal,
-        BeforeValidator(parse_decimal),
+        BeforeValidator(decimal_parser(PERCENT_TEXT)),
         Field(ge=-50, le=100, decimal_places=4),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {
+                        "type": "number",
+                        "minimum": -50,
+                        "maximum": 100,
+                        "multipleOf": 0.0001,
+                    },
+                    {"type": "string", "pattern": PERCENT_TEXT},
+                ],
+                "description": "-50 <= percent <= 100, at most 4 decimal places",
+            }
+        ),
     ]
 
 

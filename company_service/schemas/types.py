@@ -5,8 +5,9 @@ true), a flag is a JSON boolean. Dates are ISO strings and nothing else.
 """
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -16,10 +17,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     Strict,
+    WithJsonSchema,
 )
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+MONEY_TEXT = r"^\d{1,10}(\.\d{1,2})?$"
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on every database
 
 
@@ -31,18 +33,21 @@ def parse_iso_date(value: Any) -> Any:
     return date.fromisoformat(value)
 
 
-def parse_decimal(value: Any) -> Any:
-    """A JSON number (parsed as Decimal, see views/body.py) or a numeric string."""
-    if isinstance(value, bool):
+def decimal_parser(text_pattern: str) -> Callable[[Any], Any]:
+    """A JSON number (parsed as Decimal, see views/body.py) or a string of
+    exactly the documented shape, so the schema and the code agree."""
+    shape = re.compile(text_pattern)
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number or a numeric string")
+        if isinstance(value, Decimal | int):
+            return Decimal(value)
+        if isinstance(value, str) and shape.fullmatch(value):
+            return Decimal(value)
         raise ValueError("must be a number or a numeric string")
-    if isinstance(value, Decimal | int):
-        return Decimal(value)
-    if isinstance(value, str) and PLAIN_DECIMAL.fullmatch(value.strip()):
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation:
-            pass
-    raise ValueError("must be a number or a numeric string")
+
+    return parse
 
 
 def utc_timestamp(value: datetime) -> str:
@@ -74,8 +79,30 @@ Line = Annotated[str, Strict(), Field(max_length=200, pattern=ONE_LINE)]
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lower_email)]
 Money = Annotated[
     Decimal,
-    BeforeValidator(parse_decimal),
+    BeforeValidator(decimal_parser(MONEY_TEXT)),
     Field(ge=0, lt=10**10, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMaximum": 10**10,
+                    "multipleOf": 0.01,
+                },
+                {"type": "string", "pattern": MONEY_TEXT},
+            ],
+            "description": "0 <= salary < 10^10, at most 2 decimal places",
+        }
+    ),
 ]
-MoneyText = Annotated[Decimal, PlainSerializer(two_places, return_type=str)]
-Timestamp = Annotated[datetime, PlainSerializer(utc_timestamp, return_type=str)]
+MoneyText = Annotated[
+    Decimal,
+    PlainSerializer(two_places, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,10}\.\d{2}$"}),
+]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(utc_timestamp, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]

@@ -38,6 +38,12 @@ def route_views(registry: Registry) -> list[dict[str, Any]]:
     return views
 
 
+def view_methods(view: dict[str, Any]) -> tuple[str, ...]:
+    """The methods a registered view answers (a string or a tuple, as given)."""
+    methods = view["request_methods"] or ("GET",)
+    return (methods,) if isinstance(methods, str) else tuple(methods)
+
+
 def require_permissions(config: Configurator) -> None:
     """Refuse to start with a routed view that declares no permission.
 
@@ -59,9 +65,7 @@ def allowed_methods(registry: Registry, route_name: str) -> frozenset[str]:
     if table is None:
         collected: dict[str, set[str]] = {}
         for view in route_views(registry):
-            methods = view["request_methods"] or ("GET",)
-            if isinstance(methods, str):
-                methods = (methods,)
+            methods = view_methods(view)
             if "GET" in methods:  # Pyramid answers HEAD wherever it answers GET
                 methods = (*methods, "HEAD")
             collected.setdefault(view["route_name"], set()).update(methods)

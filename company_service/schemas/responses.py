@@ -1,0 +1,63 @@
+"""Response envelopes, for the OpenAPI document.
+
+The views build these shapes as plain dicts; the fuzzing in CI checks every
+response against these models, so the two cannot drift apart.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .department import DepartmentOut
+from .employee import EmployeeOut, ReportOut
+from .operations import DepartmentStats
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the request id and field errors."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None
+    request_id: str
+    errors: list[FieldError] | None = None
+
+
+class DepartmentPage(BaseModel):
+    items: list[DepartmentOut]
+    next_cursor: str | None
+    total: int | None = Field(default=None, description="with count=true")
+
+
+class EmployeePage(BaseModel):
+    items: list[EmployeeOut]
+    next_cursor: str | None
+    total: int | None = Field(default=None, description="with count=true")
+
+
+class EmployeeList(BaseModel):
+    items: list[EmployeeOut]
+
+
+class ReportList(BaseModel):
+    items: list[ReportOut] | list[EmployeeOut]
+
+
+class StatsList(BaseModel):
+    items: list[DepartmentStats]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
