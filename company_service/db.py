@@ -24,6 +24,7 @@ from pyramid_retry import IRetryableError
 from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,6 +35,13 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # MariaDB/MySQL: 1213 deadlock, 1205 lock wait timeout, 1020 record changed
 # since last read (snapshot isolation). All mean "try the whole thing again".
 MYSQL_TRANSIENT_ERRNOS = frozenset({1020, 1205, 1213})
+# MariaDB/MySQL: the server is gone or going (2003 cannot connect, 2006 gone
+# away, 2013 lost connection, 1053 shutting down, 1927 connection killed) or
+# the statement ran past max_statement_time (1969).
+MYSQL_UNAVAILABLE_ERRNOS = frozenset({1053, 1927, 1969, 2003, 2006, 2013})
+# PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
+# 57014 statement_timeout.
+POSTGRES_UNAVAILABLE = ("08", "57P0", "57014")
 
 
 def database_url(settings: Mapping[str, Any]) -> str:
@@ -52,9 +60,20 @@ def make_engine(settings: Mapping[str, Any]) -> Engine:
         options["isolation_level"] = settings.get(
             "db.isolation_level", "REPEATABLE READ"
         )
-        # An unreachable server fails fast instead of hanging a request.
+        # An unreachable server fails fast instead of hanging a request, and
+        # no statement runs longer than db.statement_timeout_ms (0: no limit).
         timeout = int(settings.get("db.connect_timeout_seconds", 5))
+        statement_ms = int(settings.get("db.statement_timeout_ms", 5000))
         options["connect_args"] = {"connect_timeout": timeout}
+        if not statement_ms:
+            pass
+        elif url.get_backend_name() == "postgresql":
+            options["connect_args"]["options"] = f"-c statement_timeout={statement_ms}"
+        else:  # MariaDB counts max_statement_time in seconds
+            options["connect_args"]["init_command"] = (
+                f"SET SESSION max_statement_time = {statement_ms / 1000}"
+            )
+        options.setdefault("pool_timeout", timeout)
     engine = engine_from_config(settings, "sqlalchemy.", **options)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
@@ -113,6 +132,29 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """True when the database cannot answer now: down, restarting, or too slow.
+
+    Not retried (a new attempt would wait out the same outage); the client
+    gets 503 with Retry-After. When the database is back, the pool's
+    pre-ping replaces dead connections, with no restart of the service.
+    """
+    if isinstance(exc, SQLAlchemyTimeoutError):  # no pooled connection free in time
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, psycopg.OperationalError):
+        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_UNAVAILABLE)
+    if isinstance(orig, pymysql.err.MySQLError):
+        return bool(orig.args) and orig.args[0] in MYSQL_UNAVAILABLE_ERRNOS
+    if isinstance(orig, sqlite3.OperationalError):
+        return "unable to open database" in str(orig)
+    return False
+
+
 def request_dbsession(request: Request) -> Session:
     """The request's session, joined to the request's transaction manager.
 
@@ -161,6 +203,11 @@ def includeme(config: Configurator) -> None:
     config.registry["db.engine"] = engine
     config.registry["db.writer_engine"] = engine.execution_options(sqlite_writer=True)
     config.registry["dbsession_factory"] = sessionmaker()
+    # Streaming exports read for as long as the client downloads: a pool of
+    # their own, without the statement time limit of request queries.
+    config.registry["db.export_engine"] = make_engine(
+        {**settings, "db.statement_timeout_ms": 0}
+    )
 
     config.include("pyramid_retry")
     config.include("pyramid_tm")

@@ -17,7 +17,7 @@ from pyramid.view import (
 )
 from pyramid_retry import is_last_attempt, mark_error_retryable
 
-from ..db import is_transient
+from ..db import is_transient, is_unavailable
 from ..problems import problem_response
 from ..services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from .config import allowed_methods
@@ -91,6 +91,10 @@ def precondition_failed(exc: PreconditionFailed, request: Request) -> Response:
     return problem_response(request, 412, exc.detail)
 
 
+def retry_after_seconds(request: Request) -> int:
+    return int(request.registry.settings.get("api.retry_after_seconds", 1))
+
+
 @exception_view_config(Exception)
 def server_error(exc: Exception, request: Request) -> Response:
     """The last resort. A transient database error is marked retryable first.
@@ -109,12 +113,23 @@ def server_error(exc: Exception, request: Request) -> Response:
             " (giving up)" if is_last_attempt(request) else ", retrying",
             type(exc.orig if hasattr(exc, "orig") else exc).__name__,
         )
-        retry_after = request.registry.settings.get("api.retry_after_seconds", "1")
         return problem_response(
             request,
             503,
             "the database is busy; try again shortly",
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(retry_after_seconds(request))},
+        )
+    if is_unavailable(exc):
+        log.warning(
+            "request %s: the database is unavailable: %s",
+            request.request_id,
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
+        return problem_response(
+            request,
+            503,
+            "the database is unavailable; try again shortly",
+            headers={"Retry-After": str(retry_after_seconds(request))},
         )
     log.error(
         "request %s failed: %s %r",

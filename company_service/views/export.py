@@ -44,7 +44,7 @@ def export_employees(request: Request) -> Response:
         sort = parse_sort(None, SORT_FIELDS)
     params.check()
     rows = stream_csv(
-        request.registry["db.engine"],
+        request.registry["db.export_engine"],
         export_statement(filters, sort),
         csv_batch_size(request.registry.settings),
     )

@@ -179,6 +179,16 @@ def commit_fails(request: Request) -> dict[str, Any]:
     return {"attempt": attempt}
 
 
+def slow_query(request: Request) -> dict[str, Any]:
+    """A statement that takes two seconds, to meet db.statement_timeout_ms."""
+    session = request.dbsession
+    sleep = "SELECT pg_sleep(2)"
+    if session.get_bind().dialect.name in ("mysql", "mariadb"):
+        sleep = "SELECT SLEEP(2)"
+    session.execute(text(sleep))
+    return {"slept": True}
+
+
 def transaction_facts(request: Request) -> dict[str, Any]:
     """What kind of transaction manager the request has."""
     return {
@@ -210,6 +220,7 @@ PROBES = (
     ("probe.increment", "/employees/{id}/increment", "POST", EDIT, increment_salary),
     ("probe.commit_fails", "/commit-fails", "POST", EDIT, commit_fails),
     ("probe.tm", "/transaction", "GET", VIEW, transaction_facts),
+    ("probe.slow", "/slow-query", "GET", VIEW, slow_query),
     ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
 )
 

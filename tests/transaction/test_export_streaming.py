@@ -27,10 +27,12 @@ def small_batches(app_settings, clean_database) -> Iterator[Router]:
     app = make_app(app_settings, **{"api.csv_batch_size": str(BATCH)})
     yield app
     app.registry["db.engine"].dispose()
+    app.registry["db.export_engine"].dispose()
 
 
 def pool(app: Router) -> Pool:
-    return app.registry["db.engine"].pool
+    """The export's own pool (no statement time limit; see db.includeme)."""
+    return app.registry["db.export_engine"].pool
 
 
 def add_employees(engine: Engine, count: int) -> None:
@@ -88,7 +90,7 @@ def test_the_rows_are_read_through_a_streaming_cursor(
         if "FROM employees" in statement:
             seen.append((connection.get_execution_options(), type(cursor).__name__))
 
-    engine = small_batches.registry["db.engine"]
+    engine = small_batches.registry["db.export_engine"]
     event.listen(engine, "before_cursor_execute", record)
     try:
         status, body = call(small_batches, committed_editor_token)
