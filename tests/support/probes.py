@@ -7,6 +7,7 @@ itself never registers them.
 
 import sqlite3
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -189,6 +190,19 @@ def slow_query(request: Request) -> dict[str, Any]:
     return {"slept": True}
 
 
+def slow_write(request: Request) -> dict[str, Any]:
+    """Write, sleep the given seconds, write again: a request to interrupt."""
+    marker = request.headers["X-Probe-Marker"]
+    seconds = float(request.headers["X-Probe-Seconds"])
+    request.dbsession.add(Department(name=f"{marker}-before"))
+    request.dbsession.flush()
+    time.sleep(seconds)
+    request.dbsession.add(Department(name=f"{marker}-after"))
+    request.dbsession.flush()
+    request.response.status_code = 201
+    return {"slept": seconds}
+
+
 def transaction_facts(request: Request) -> dict[str, Any]:
     """What kind of transaction manager the request has."""
     return {
@@ -221,6 +235,7 @@ PROBES = (
     ("probe.commit_fails", "/commit-fails", "POST", EDIT, commit_fails),
     ("probe.tm", "/transaction", "GET", VIEW, transaction_facts),
     ("probe.slow", "/slow-query", "GET", VIEW, slow_query),
+    ("probe.slow_write", "/slow-write", "POST", EDIT, slow_write),
     ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
 )
 

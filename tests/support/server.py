@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 PSERVE = Path(sys.executable).parent / "pserve"
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def free_port() -> int:
@@ -60,30 +61,50 @@ class LiveServer:
             connection.close()
 
 
+@dataclass
+class Process:
+    """The server process, for tests that signal it themselves."""
+
+    popen: subprocess.Popen | None = None
+
+
 @contextmanager
-def live_server(ini: Path, database_url: str, workdir: Path) -> Iterator[LiveServer]:
-    """Start ``pserve`` on a free port with ``ini``'s app and server sections."""
+def live_server(
+    ini: Path,
+    database_url: str,
+    workdir: Path,
+    app_options: dict[str, str] | None = None,
+    server_options: dict[str, str] | None = None,
+    process: Process | None = None,
+) -> Iterator[LiveServer]:
+    """Start ``pserve`` on a free port with ``ini``'s app and server sections,
+    plus any options given (e.g. the test probes for the app)."""
     port = free_port()
     config = workdir / f"server-{port}.ini"
+    app_lines = "".join(f"{k} = {v}\n" for k, v in (app_options or {}).items())
+    server_lines = "".join(f"{k} = {v}\n" for k, v in (server_options or {}).items())
     config.write_text(
-        f"[app:main]\nuse = config:{ini}#main\n\n"
+        f"[app:main]\nuse = config:{ini}#main\n{app_lines}\n"
         f"[server:main]\nuse = config:{ini}#main\nlisten = 127.0.0.1:{port}\n"
+        f"{server_lines}"
     )
     log = (workdir / f"server-{port}.log").open("wb")  # a pipe nobody reads would fill
-    process = subprocess.Popen(
+    popen = subprocess.Popen(
         [str(PSERVE), str(config)],
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    if process is not None:
+        process.popen = popen
     deadline = time.monotonic() + 30
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             break
         except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
+            if popen.poll() is not None or time.monotonic() > deadline:
+                popen.kill()
                 log.close()
                 output = (workdir / f"server-{port}.log").read_text()
                 raise RuntimeError(f"server did not start: {output}") from None
@@ -91,9 +112,10 @@ def live_server(ini: Path, database_url: str, workdir: Path) -> Iterator[LiveSer
     try:
         yield LiveServer("127.0.0.1", port)
     finally:
-        process.send_signal(signal.SIGTERM)
+        if popen.poll() is None:
+            popen.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            popen.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            popen.kill()
         log.close()

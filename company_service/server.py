@@ -1,0 +1,47 @@
+"""The server runner: waitress, stopping gracefully on SIGTERM.
+
+Plain waitress dies at once on SIGTERM (Python's default), cutting off the
+requests it is serving. Here SIGTERM stops new connections from being
+accepted, lets the requests in flight finish and their answers reach the
+clients (for at most ``shutdown_grace_seconds``), and only then stops the
+loop. A request still running past that is cut off with the process; its
+transaction was never committed, so nothing of it remains.
+
+Used from the ini files as ``[server:main] use = egg:company_service#waitress``.
+"""
+
+import _thread
+import signal
+import threading
+import time
+from typing import Any
+
+from waitress.server import BaseWSGIServer, create_server
+
+
+def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) -> int:
+    grace = float(settings.pop("shutdown_grace_seconds", 10))
+    server = create_server(app, **settings)
+    sockets = getattr(server, "map", None) or server._map  # one listener or several
+
+    def busy() -> bool:
+        tasks = server.task_dispatcher
+        unsent = any(getattr(c, "total_outbufs_len", 0) for c in list(sockets.values()))
+        return bool(tasks.active_count or tasks.queue or unsent)
+
+    def drain_then_stop() -> None:
+        deadline = time.monotonic() + grace
+        while busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _thread.interrupt_main()  # waitress closes down on KeyboardInterrupt
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        for listener in list(sockets.values()):
+            if isinstance(listener, BaseWSGIServer):
+                listener.accepting = False
+        threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    server.print_listen("Serving on http://{}:{}")
+    server.run()  # returns once waitress has shut its threads down
+    return 0

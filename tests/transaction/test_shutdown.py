@@ -1,0 +1,91 @@
+"""SIGTERM: requests in flight finish; one that outlasts the grace leaves nothing."""
+
+import http.client
+import signal
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from company_service.models import Department
+from tests.conftest import ROOT, bearer
+from tests.support.db import committed, store_token
+from tests.support.server import LiveServer, Process, live_server
+
+PROBES = {"pyramid.includes": "tests.support.probes"}
+
+
+def names(engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.scalars(select(Department.name)))
+
+
+def slow_write(server: LiveServer, token: str, marker: str, seconds: float, into: list):
+    def send() -> None:
+        try:
+            into.append(
+                server.request(
+                    "POST",
+                    "/api/v1/_probe/slow-write",
+                    headers={
+                        **bearer(token),
+                        "X-Probe-Marker": marker,
+                        "X-Probe-Seconds": str(seconds),
+                    },
+                )
+            )
+        except (OSError, http.client.HTTPException) as error:  # cut off
+            into.append(error)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def token(clean_database) -> str:
+    with committed(clean_database) as connection:
+        return store_token(connection, "editor")
+
+
+def test_a_request_in_flight_finishes_and_its_answer_arrives(
+    database_url, clean_database, token, tmp_path
+):
+    process = Process()
+    answers: list = []
+    with live_server(
+        ROOT / "production.ini", database_url, tmp_path, PROBES, {}, process
+    ) as server:
+        thread = slow_write(server, token, "graceful", 1.5, answers)
+        time.sleep(0.5)  # the request is now sleeping between its two writes
+        process.popen.send_signal(signal.SIGTERM)
+        thread.join(timeout=15)
+        assert process.popen.wait(timeout=15) == 0
+    assert [a.status for a in answers] == [201]
+    assert names(clean_database) == {"graceful-before", "graceful-after"}
+
+
+def test_a_request_that_outlasts_the_grace_leaves_nothing_behind(
+    database_url, clean_database, token, tmp_path
+):
+    process = Process()
+    answers: list = []
+    with live_server(
+        ROOT / "production.ini",
+        database_url,
+        tmp_path,
+        PROBES,
+        {"shutdown_grace_seconds": "0.5"},
+        process,
+    ) as server:
+        thread = slow_write(server, token, "cut-off", 30, answers)
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.popen.send_signal(signal.SIGTERM)
+        process.popen.wait(timeout=20)
+        stopped_after = time.monotonic() - started
+        thread.join(timeout=5)
+    assert stopped_after < 8, "grace, then waitress's own 5 s for its threads"
+    assert len(answers) == 1 and isinstance(answers[0], Exception), "no answer"
+    assert names(clean_database) == set(), "the first write was never committed"
