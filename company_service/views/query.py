@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
+from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 
 from ..schemas.types import ISO_DATE, MAX_ID
@@ -23,8 +24,12 @@ class QueryParams:
         self.errors: list[dict[str, Any]] = []
         self.values: dict[str, str] = {}
         allowed = set(allowed)
-        for name in dict.fromkeys(request.GET.keys()):
-            given = request.GET.getall(name)
+        try:
+            query = request.GET  # WebOb decodes the query string on first use
+        except UnicodeDecodeError:
+            raise HTTPBadRequest(detail="the query string is not valid UTF-8") from None
+        for name in dict.fromkeys(query.keys()):
+            given = query.getall(name)
             if name not in allowed:
                 self.error(name, f"unknown query parameter; known: {sorted(allowed)}")
             elif len(given) > 1:

@@ -232,3 +232,11 @@ def test_every_attempt_of_a_retried_request_logs_the_same_request_id(
     logged = [r.getMessage() for r in caplog.records if "transient" in r.getMessage()]
     assert len(logged) == 3
     assert all(answer.headers["X-Request-ID"] in message for message in logged)
+
+
+@pytest.mark.parametrize("raw", ["q=%ff", "%ff=1", "q=%ED%A0%80", "sort=%C0%AF"])
+def test_a_query_string_that_is_not_utf8_is_a_400_problem(testapp, reader_token, raw):
+    answer = testapp.get(
+        f"/api/v1/employees?{raw}", headers=bearer(reader_token), status=400
+    )
+    assert "UTF-8" in assert_problem(answer, 400)["detail"]
