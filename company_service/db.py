@@ -52,7 +52,13 @@ def database_url(settings: Mapping[str, Any]) -> str:
 def make_engine(settings: Mapping[str, Any]) -> Engine:
     """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings."""
     url = make_url(database_url(settings))
-    options: dict[str, Any] = {"url": url, "pool_pre_ping": True}
+    # hide_parameters: with SQL logging on, bound values (a token's hash, an
+    # employee's salary) still never reach the logs.
+    options: dict[str, Any] = {
+        "url": url,
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
     if url.get_backend_name() == "sqlite":
         busy_ms = int(settings.get("db.sqlite_busy_timeout_ms", 5000))
         options["connect_args"] = {"timeout": busy_ms / 1000}

@@ -23,7 +23,7 @@ from .services.employees import SORT_FIELDS as EMPLOYEE_SORTS
 from .views.config import route_views, view_methods
 
 PROBLEM = "application/problem+json"
-ONE_LINE = "^[^\\x00-\\x1f\\x7f]*$"
+ONE_LINE = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
 ID_OR_NULL = {
     "anyOf": [

@@ -63,7 +63,7 @@ Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 Flag = Annotated[bool, Strict()]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
 # PostgreSQL cannot store NUL; a one-line field has no control characters.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 NO_NUL = r"^[^\x00]*$"
 
 

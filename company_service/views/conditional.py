@@ -32,7 +32,7 @@ def expected_versions(request: Request) -> frozenset[int] | None:
     versions = set()
     for tag in tags:
         inner = tag[1:-1] if len(tag) >= 2 and tag[0] == tag[-1] == '"' else ""
-        if inner.isascii() and inner.isdigit():
+        if inner.isascii() and inner.isdigit() and len(inner) <= 18:
             versions.add(int(inner))
     return frozenset(versions) or frozenset({-1})
 

@@ -12,10 +12,10 @@ from .conditional import etag, not_modified
 
 def item_id(request: Request) -> int:
     """The route's ``{id}``; past the id column's range it cannot exist."""
-    value = int(request.matchdict["id"])
-    if value > MAX_ID:
-        raise NotFound(f"nothing with id {value}")
-    return value
+    digits = request.matchdict["id"]  # the route admits only digits
+    if len(digits) > 10 or int(digits) > MAX_ID:
+        raise NotFound(f"nothing with id {digits[:20]}")
+    return int(digits)
 
 
 def shown(

@@ -13,6 +13,11 @@ from ..services.errors import InvalidInput
 Null = Literal["null"]
 
 
+def is_small_number(text: str) -> bool:
+    """Plain digits, few enough for int() (which refuses over 4300 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 class QueryParams:
     """Typed access to ``request.GET``; unknown or repeated names are errors.
 
@@ -51,7 +56,7 @@ class QueryParams:
         if value is not None and not 1 <= len(value) <= max_length:
             self.error(name, f"must be 1 to {max_length} characters")
             return None
-        if value is not None and any(c < " " or c == "\x7f" for c in value):
+        if value is not None and any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
             self.error(name, "must not contain control characters")
             return None
         return value
@@ -60,7 +65,7 @@ class QueryParams:
         raw = self.values.get(name)
         if raw is None:
             return default
-        if not raw.isascii() or not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        if not is_small_number(raw) or not minimum <= int(raw) <= maximum:
             self.error(name, f"must be an integer from {minimum} to {maximum}")
             return default
         return int(raw)
@@ -69,7 +74,7 @@ class QueryParams:
         raw = self.values.get(name)
         if raw is None or raw == "null":
             return raw  # type: ignore[return-value]
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        if not is_small_number(raw) or not 1 <= int(raw) <= MAX_ID:
             self.error(name, "must be an id or null")
             return None
         return int(raw)
