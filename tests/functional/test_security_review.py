@@ -237,9 +237,16 @@ def test_token_hashes_never_reach_a_log_record_even_with_sql_logging(
     ini files document), bound values are hidden (hide_parameters). DEBUG
     would also log every result row, which is all data by design; see
     SECURITY.md. Only the app's own requests are logged here."""
-    names = {"sqlalchemy.engine", "sqlalchemy.engine.Engine"}  # exist or not yet
-    names |= {n for n in logging.root.manager.loggerDict if n.startswith(names.pop())}
-    for name in names | {"sqlalchemy.engine", "sqlalchemy.engine.Engine"}:
+    engine_loggers = {
+        "sqlalchemy.engine",
+        "sqlalchemy.engine.Engine",
+    }  # made if missing
+    engine_loggers |= {
+        name
+        for name in logging.root.manager.loggerDict
+        if name.startswith("sqlalchemy.engine")
+    }
+    for name in engine_loggers:
         logging.getLogger(name).setLevel(logging.INFO)
     every_logger_at_debug.clear()
     real_app.get(WHOAMI, headers=bearer(committed_editor_token), status=200)
