@@ -854,7 +854,11 @@ def test_a_query_string_that_is_not_utf8_is_a_400_problem(real_app, editor, path
 @fuzz(40)
 @given(
     good=RAW_QUERIES,
-    bad=st.binary(min_size=1, max_size=4).filter(lambda b: not is_utf8(b)),
+    # Bytes that URL syntax would reinterpret (# starts a fragment, & and =
+    # split parameters) could hide the invalid UTF-8 from the server.
+    bad=st.binary(min_size=1, max_size=4).filter(
+        lambda b: not is_utf8(b) and not set(b) & set(b"#&=+%;? \t\r\n")
+    ),
     escaped=st.booleans(),
 )
 def test_fuzzed_query_strings_with_invalid_utf8(
@@ -862,7 +866,9 @@ def test_fuzzed_query_strings_with_invalid_utf8(
 ):
     TRIED["examples"] += 1
     junk = quote(bad, safe="") if escaped else bad.decode("latin-1")
-    raw = f"{good}&q={junk}" if good else f"q={junk}"
+    # The invalid part first: a "#" in the generated rest would make the
+    # remainder a fragment, never sent.
+    raw = f"q={junk}&{good}" if good else f"q={junk}"
     response = real_app.get(f"{API}/{collection}?{raw}", headers=editor, status="*")
     assert_sane(response, allowed=frozenset({400}))
 
