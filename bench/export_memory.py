@@ -12,31 +12,27 @@ streamed, it stays about flat.
 
 import argparse
 import http.client
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from psycopg import sql
-from sqlalchemy import Engine, MetaData, create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from company_service.models import ApiToken, Department, search_key
 from company_service.tokens import hash_token, new_token
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.db import rebuild_schema
+from tests.support.server import Process, live_server
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_INI = ROOT / "production.ini"
-PSERVE = Path(sys.executable).parent / "pserve"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1/company_bench"
 SEED_BATCH = 5000
 EMPLOYEE_COLUMNS = (
@@ -57,20 +53,6 @@ def ensure_database(url: str) -> None:
         if not exists:
             name = sql.Identifier(parsed.database)
             connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def rebuild_schema(engine: Engine) -> None:
-    """Drop the bench database's tables and run every migration, as the
-    tests do (tests/support/db.py)."""
-    existing = MetaData()
-    existing.reflect(engine)
-    with engine.begin() as connection:
-        existing.drop_all(connection)
-    config = AlembicConfig()
-    config.set_main_option("script_location", "company_service:alembic")
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
 
 
 def employee_rows(count: int, departments: int) -> Iterator[tuple]:
@@ -116,51 +98,6 @@ def seed(engine: Engine, rows: int) -> str:
             )
         )
     return token
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def server(database_url: str, workdir: Path) -> Iterator[tuple[int, int]]:
-    """pserve on a free port with production.ini's sections: (pid, port)."""
-    port = free_port()
-    ini = workdir / "bench.ini"
-    ini.write_text(
-        f"[app:main]\nuse = config:{PRODUCTION_INI}#main\n\n"
-        f"[server:main]\nuse = config:{PRODUCTION_INI}#main\n"
-        f"listen = 127.0.0.1:{port}\n"
-    )
-    log = (workdir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(PSERVE), str(ini)],
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = (workdir / "server.log").read_text()
-                    raise RuntimeError(f"the server did not start:\n{output}") from None
-                time.sleep(0.1)
-        yield process.pid, port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -210,10 +147,14 @@ def main() -> None:
     finally:
         engine.dispose()
 
+    process = Process()
     with (
         tempfile.TemporaryDirectory() as workdir,
-        server(args.database_url, Path(workdir)) as (pid, port),
+        live_server(
+            PRODUCTION_INI, args.database_url, Path(workdir), process=process
+        ) as server,
     ):
+        pid, port = process.popen.pid, server.port
         # Warm up: imports, the pool's first connection, a tiny export.
         download(port, token, "/api/v1/employees.csv?q=nobody")
         before = memory_mb(pid)

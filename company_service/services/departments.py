@@ -41,6 +41,15 @@ class DepartmentService:
             raise NotFound(f"no department with id {department_id}")
         return department
 
+    def get_with_count(self, department_id: int) -> tuple[Department, int]:
+        """The department and its employee count, in one statement."""
+        row = self.session.execute(
+            select(Department, EMPLOYEE_COUNT).where(Department.id == department_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no department with id {department_id}")
+        return row[0], row[1]
+
     def employee_count(self, department_id: int) -> int:
         return self.session.scalar(
             select(func.count(Employee.id)).where(
@@ -51,7 +60,7 @@ class DepartmentService:
     def page(self, page: PageRequest) -> Page:
         """Rows of (Department, employee_count)."""
         statement: Select = select(Department, EMPLOYEE_COUNT)
-        return fetch_page(self.session, statement, page, entity_of=lambda row: row[0])
+        return fetch_page(self.session, statement, page)
 
     def create(self, data: DepartmentIn) -> Department:
         department = Department(**data.model_dump())

@@ -86,7 +86,7 @@ class EmployeeService:
 
     def page(self, filters: EmployeeFilters, page: PageRequest) -> Page:
         statement = filters.apply(select(Employee))
-        return fetch_page(self.session, statement, page, entity_of=lambda row: row[0])
+        return fetch_page(self.session, statement, page)
 
     def create(self, data: EmployeeIn) -> Employee:
         self._check_references(data, employee_id=None)

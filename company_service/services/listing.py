@@ -32,10 +32,9 @@ def fetch_page(
     session: Session,
     statement: Select[Any],
     page: PageRequest,
-    *,
-    entity_of: Any = lambda row: row,
 ) -> Page[Any]:
-    """Run ``statement`` (already filtered) as one keyset page.
+    """Run ``statement`` (already filtered) as one keyset page; its first
+    column is the page's entity, which the cursor's sort values come from.
 
     One statement for the rows (limit + 1, to learn whether more follow) and,
     when asked, one for the total: the same two whatever the page size.
@@ -51,5 +50,5 @@ def fetch_page(
     rows = list(session.execute(ordered))
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    next_after = page.sort.values_of(entity_of(rows[-1])) if more else None
+    next_after = page.sort.values_of(rows[-1][0]) if more else None
     return Page(items=rows, next_after=next_after, total=total)

@@ -41,9 +41,7 @@ def create_department(request: Request) -> dict[str, Any]:
 
 @api_view(route_name="department", request_method="GET", permission=VIEW)
 def get_department(request: Request) -> dict[str, Any] | Response:
-    departments = service(request)
-    department = departments.get(item_id(request))
-    count = departments.employee_count(department.id)
+    department, count = service(request).get_with_count(item_id(request))
     return shown(request, department_json(department, count), department.version)
 
 

@@ -9,23 +9,10 @@ import pytest
 from company_service.models import Department, Employee
 from tests.conftest import bearer
 from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
+from tests.support.company import HEADER
 
 EMPLOYEES = "/api/v1/employees"
-FIELDS = {
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "title",
-    "hire_date",
-    "salary",
-    "department_id",
-    "manager_id",
-    "active",
-    "created_at",
-    "updated_at",
-    "version",
-}
+FIELDS = set(HEADER)  # API.md's employee representation
 NO_SUCH_ID = 2**31 - 1
 
 
