@@ -44,8 +44,9 @@ format: $(STAMP) ## Reformat and fix what ruff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Time a streamed 200k-row CSV export; show the server's peak memory (PostgreSQL)
-	$(BIN)/python bench/export_memory.py $(BENCH_ARGS)
+bench: $(STAMP) ## Service vs a bare-Core baseline on SQLite and PostgreSQL, 10k-1M rows (needs wrk)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove .venv and caches (not the database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,118 @@
+"""The baseline: three endpoints written the "simple" way the question asks about.
+
+Plain Pyramid views running Core statements in ``engine.begin()`` per
+request: no session, no pyramid_tm, no pyramid_retry, no authentication, no
+validation beyond what the database itself refuses, no ETag, no problem+json.
+The bodies have the same fields as the service's, so both encode the same
+JSON. ``make bench`` serves this with production.ini's waitress settings and
+compares the service to it.
+"""
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.router import Router
+from sqlalchemy import Engine, create_engine, insert, select
+
+from company_service.models import Employee, search_key
+
+employees = Employee.__table__
+COLUMNS = [c for c in employees.c if c.name != "search_key"]
+
+
+def as_json(row: Any) -> dict[str, Any]:
+    cents = row.salary_cents
+    return {
+        "id": row.id,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "email": row.email,
+        "title": row.title,
+        "hire_date": row.hire_date.isoformat(),
+        "salary": f"{cents // 100}.{cents % 100:02d}",
+        "department_id": row.department_id,
+        "manager_id": row.manager_id,
+        "active": row.active,
+        "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+        "version": row.version,
+    }
+
+
+def engine_of(request: Request) -> Engine:
+    return request.registry["engine"]
+
+
+def get_employee(request: Request) -> dict[str, Any]:
+    with engine_of(request).begin() as connection:
+        row = connection.execute(
+            select(*COLUMNS).where(employees.c.id == int(request.matchdict["id"]))
+        ).first()
+    if row is None:
+        raise HTTPNotFound()
+    return as_json(row)
+
+
+def list_employees(request: Request) -> dict[str, Any]:
+    """A keyset page by id; the cursor is the last id, unsigned."""
+    limit = int(request.GET.get("limit", 50))
+    statement = select(*COLUMNS).order_by(employees.c.id).limit(limit + 1)
+    if "cursor" in request.GET:
+        statement = statement.where(employees.c.id > int(request.GET["cursor"]))
+    with engine_of(request).begin() as connection:
+        rows = connection.execute(statement).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [as_json(row) for row in rows],
+        "next_cursor": str(rows[-1].id) if more else None,
+    }
+
+
+def create_employee(request: Request) -> dict[str, Any]:
+    data = request.json_body
+    now = datetime.now(UTC)
+    values = {
+        "first_name": data["first_name"],
+        "last_name": data["last_name"],
+        "email": data["email"].lower(),
+        "title": data.get("title"),
+        "hire_date": datetime.fromisoformat(data["hire_date"]).date(),
+        "salary_cents": round(float(data["salary"]) * 100),
+        "department_id": data.get("department_id"),
+        "manager_id": data.get("manager_id"),
+        "active": data.get("active", True),
+        "search_key": search_key(data["first_name"], data["last_name"], data["email"]),
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    with engine_of(request).begin() as connection:
+        row = connection.execute(
+            insert(employees).values(values).returning(*COLUMNS)
+        ).one()
+    request.response.status_code = 201
+    return as_json(row)
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Router:
+    url = os.environ.get("DATABASE_URL") or settings["sqlalchemy.url"]
+    config = Configurator(settings=settings)
+    config.registry["engine"] = create_engine(
+        url,
+        pool_size=int(settings.get("sqlalchemy.pool_size", 10)),
+        max_overflow=int(settings.get("sqlalchemy.max_overflow", 5)),
+    )
+    config.add_route("employees", "/api/v1/employees")
+    config.add_route("employee", r"/api/v1/employees/{id:\d+}")
+    for view, route, method in (
+        (list_employees, "employees", "GET"),
+        (create_employee, "employees", "POST"),
+        (get_employee, "employee", "GET"),
+    ):
+        config.add_view(view, route_name=route, request_method=method, renderer="json")
+    return config.make_wsgi_app()
