@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.security import Allowed, Denied
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .models import ApiToken
 from .tokens import hash_token, same_hash, well_formed
+
+# Built once: the statement's cache key is then computed once, not per request.
+TOKEN_BY_HASH = select(
+    ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.token_hash
+).where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
 
 VIEW = "view"
 EDIT = "edit"
@@ -45,11 +50,9 @@ def find_identity(request: Request) -> Identity | None:
     if token is None:
         return None
     digest = hash_token(token)
-    row = request.dbsession.execute(
-        select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.token_hash).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
-        )
-    ).first()
+    # On the request's own connection: the first statement of its transaction.
+    connection = request.dbsession.connection()
+    row = connection.execute(TOKEN_BY_HASH, {"digest": digest}).first()
     if row is None or not same_hash(row.token_hash, digest):
         return None
     return Identity(token_id=row.id, name=row.name, role=row.role)

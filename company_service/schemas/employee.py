@@ -1,10 +1,23 @@
 """Employee bodies: what a client may send, and what it gets back."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .types import Email, Flag, Id, IsoDate, Line, Money, MoneyText, Name, Timestamp
+from .types import (
+    Email,
+    Flag,
+    Id,
+    IsoDate,
+    Line,
+    Money,
+    MoneyText,
+    Name,
+    Timestamp,
+    cents_text,
+    utc_timestamp,
+)
 
 # The contract's read-only fields; employee_count is a department's, but a
 # client echoing one representation into another should not be refused.
@@ -53,8 +66,28 @@ class ReportOut(EmployeeOut):
     depth: int
 
 
-def employee_json(employee: object) -> dict:
-    return EmployeeOut.model_validate(employee).model_dump(mode="json")
+def employee_json(employee: Any) -> dict[str, Any]:
+    """``EmployeeOut`` as JSON, from an ``Employee`` or a row of its columns.
+
+    Written out by hand because it runs for every employee a response holds:
+    pydantic's validate-then-dump cost four times as much per row. The tests
+    check that its output is exactly what ``EmployeeOut`` would produce.
+    """
+    return {
+        "id": employee.id,
+        "first_name": employee.first_name,
+        "last_name": employee.last_name,
+        "email": employee.email,
+        "title": employee.title,
+        "hire_date": employee.hire_date.isoformat(),
+        "salary": cents_text(employee.salary_cents),
+        "department_id": employee.department_id,
+        "manager_id": employee.manager_id,
+        "active": employee.active,
+        "created_at": utc_timestamp(employee.created_at),
+        "updated_at": utc_timestamp(employee.updated_at),
+        "version": employee.version,
+    }
 
 
 def report_json(employee: object, depth: int) -> dict:

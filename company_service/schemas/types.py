@@ -59,6 +59,11 @@ def two_places(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def cents_text(cents: int) -> str:
+    """Whole cents as MoneyText ("1234.50"), exactly, without a Decimal."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 Flag = Annotated[bool, Strict()]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import CTE, Select, func, literal, select
+from sqlalchemy import CTE, Row, Select, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -26,6 +26,16 @@ SORT_FIELDS = {
     "salary": SortField(Employee.salary_cents, int),
     "created_at": SortField(Employee.created_at, datetime),
 }
+
+# Reads return rows of these columns, not Employee objects: a response needs
+# only the values, and building (and tracking) an ORM object per row cost
+# more than the query. Built once, so SQLAlchemy's statement cache key is too.
+EMPLOYEE_COLUMNS = [
+    column for column in Employee.__table__.c if column.key != "search_key"
+]
+EMPLOYEE_BY_ID = select(*EMPLOYEE_COLUMNS).where(
+    Employee.__table__.c.id == bindparam("employee_id")
+)
 
 # A management chain deeper than this is a bug, not an org chart: it bounds
 # the recursive queries even if a cycle ever slipped into the data.
@@ -84,9 +94,20 @@ class EmployeeService:
             raise NotFound(f"no employee with id {employee_id}")
         return employee
 
+    def row(self, employee_id: int) -> Row[Any]:
+        """The employee's columns, for reading: no object, no identity map."""
+        found = (
+            self.session.connection()
+            .execute(EMPLOYEE_BY_ID, {"employee_id": employee_id})
+            .first()
+        )
+        if found is None:
+            raise NotFound(f"no employee with id {employee_id}")
+        return found
+
     def page(self, filters: EmployeeFilters, page: PageRequest) -> Page:
-        statement = filters.apply(select(Employee))
-        return fetch_page(self.session, statement, page)
+        statement = filters.apply(select(*EMPLOYEE_COLUMNS))
+        return fetch_page(self.session, statement, page, entity=lambda row: row)
 
     def create(self, data: EmployeeIn) -> Employee:
         self._check_references(data, employee_id=None)

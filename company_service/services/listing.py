@@ -1,6 +1,6 @@
 """What a service needs to serve one page of a collection."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,13 +28,19 @@ class Page(Generic[T]):
     total: int | None
 
 
+def first_column(row: Any) -> Any:
+    return row[0]
+
+
 def fetch_page(
     session: Session,
     statement: Select[Any],
     page: PageRequest,
+    entity: Callable[[Any], Any] = first_column,
 ) -> Page[Any]:
-    """Run ``statement`` (already filtered) as one keyset page; its first
-    column is the page's entity, which the cursor's sort values come from.
+    """Run ``statement`` (already filtered) as one keyset page. The cursor's
+    sort values are read from ``entity(row)``: by default the first column
+    (an ORM entity), or the row itself when it holds the columns.
 
     One statement for the rows (limit + 1, to learn whether more follow) and,
     when asked, one for the total: the same two whatever the page size.
@@ -50,5 +56,5 @@ def fetch_page(
     rows = list(session.execute(ordered))
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    next_after = page.sort.values_of(rows[-1][0]) if more else None
+    next_after = page.sort.values_of(entity(rows[-1])) if more else None
     return Page(items=rows, next_after=next_after, total=total)

@@ -83,4 +83,4 @@ def list_department_employees(request: Request) -> dict[str, Any]:
     filters, page_request = read_filters(request, fixed_department=department_id)
     service(request).get(department_id)  # 404 for a department that is not there
     page = EmployeeService(request.dbsession).page(filters, page_request)
-    return page_body(request, page, page_request, lambda row: employee_json(row[0]))
+    return page_body(request, page, page_request, employee_json)

@@ -62,7 +62,7 @@ def read_filters(
 def list_employees(request: Request) -> dict[str, Any]:
     filters, page_request = read_filters(request)
     page = service(request).page(filters, page_request)
-    return page_body(request, page, page_request, lambda row: employee_json(row[0]))
+    return page_body(request, page, page_request, employee_json)
 
 
 @api_view(route_name="employees", request_method="POST", permission=EDIT)
@@ -74,7 +74,7 @@ def create_employee(request: Request) -> dict[str, Any]:
 
 @api_view(route_name="employee", request_method="GET", permission=VIEW)
 def get_employee(request: Request) -> dict[str, Any] | Response:
-    employee = service(request).get(item_id(request))
+    employee = service(request).row(item_id(request))
     return shown(request, employee_json(employee), employee.version)
 
 
