@@ -17,7 +17,6 @@ import pyramid_tm
 import transaction
 import transaction.interfaces
 import zope.sqlalchemy
-import zope.sqlalchemy.datamanager
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid_retry import IRetryableError
@@ -27,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from transaction._transaction import Status  # as zope.sqlalchemy does
 
 from .services.errors import Contended
 
@@ -161,6 +161,26 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+class RequestSession(Session):
+    """A session whose transaction belongs to a transaction manager.
+
+    ``register_session`` joins it to the manager (kept in ``info["tm"]``);
+    the one listener below is registered once, on this class, rather than
+    on every session.
+    """
+
+
+@event.listens_for(RequestSession, "before_commit")
+def _refuse_commit_outside_the_manager(session: Session) -> None:
+    """``session.commit()`` in a view would commit half a request: refuse it
+    (zope.sqlalchemy's own check, which ``register`` would attach per session)."""
+    if session.in_nested_transaction():
+        return
+    manager = session.info.get("tm")
+    if manager is not None and manager.get().status != Status.COMMITTING:
+        raise RuntimeError("commit through the transaction manager, not the session")
+
+
 def request_dbsession(request: Request) -> Session:
     """The request's session, joined to the request's transaction manager.
 
@@ -182,16 +202,18 @@ def register_session(session: Session, manager: transaction.TransactionManager) 
 
     zope.sqlalchemy commits only a session it saw change through the ORM;
     a ``text()`` or Core write would be rolled back silently unless its
-    author remembered ``mark_changed``. Starting every session as "changed"
-    makes the contract's promise (raw SQL commits too) hold by construction;
-    a read-only transaction then ends in COMMIT rather than ROLLBACK, which
-    costs the database the same.
+    author remembered ``mark_changed``. Marking every session "changed" as
+    it is made makes the contract's promise (raw SQL commits too) hold by
+    construction; a read-only transaction then ends in COMMIT rather than
+    ROLLBACK, which costs the database the same.
+
+    ``mark_changed`` joins the manager's transaction at once, so none of the
+    listeners ``zope.sqlalchemy.register`` attaches to each new session (to
+    join on first use and to notice writes) is needed: a request pays for no
+    event registration at all.
     """
-    zope.sqlalchemy.register(
-        session,
-        initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
-        transaction_manager=manager,
-    )
+    session.info["tm"] = manager
+    zope.sqlalchemy.mark_changed(session, transaction_manager=manager)
 
 
 def includeme(config: Configurator) -> None:
@@ -208,7 +230,7 @@ def includeme(config: Configurator) -> None:
     engine = make_engine(settings)
     config.registry["db.engine"] = engine
     config.registry["db.writer_engine"] = engine.execution_options(sqlite_writer=True)
-    config.registry["dbsession_factory"] = sessionmaker()
+    config.registry["dbsession_factory"] = sessionmaker(class_=RequestSession)
     # Streaming exports read for as long as the client downloads: a pool of
     # their own, without the statement time limit of request queries.
     config.registry["db.export_engine"] = make_engine(

@@ -223,6 +223,26 @@ def nested_savepoint(request: Request) -> dict[str, Any]:
     return {}
 
 
+def commit_in_view(request: Request) -> dict[str, Any]:
+    """What no view may do: commit the session itself, half-way through."""
+    create_department(request)
+    request.dbsession.commit()
+    return {}
+
+
+def request_class(request: Request) -> dict[str, Any]:
+    """The class of this request and where its reified properties live."""
+    cls = type(request)
+    return {
+        "class_id": id(cls),
+        "on_class": sorted(
+            name
+            for name in ("dbsession", "tm", "token_identity", "request_id")
+            if name in cls.__dict__
+        ),
+    }
+
+
 PROBES = (
     ("probe.departments", "/departments", "POST", EDIT, create_department),
     ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
@@ -237,6 +257,8 @@ PROBES = (
     ("probe.slow", "/slow-query", "GET", VIEW, slow_query),
     ("probe.slow_write", "/slow-write", "POST", EDIT, slow_write),
     ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
+    ("probe.commit_in_view", "/commit-in-view", "POST", EDIT, commit_in_view),
+    ("probe.request_class", "/request-class", "GET", VIEW, request_class),
 )
 
 

@@ -87,3 +87,31 @@ def test_a_unique_violation_at_flush_is_not_committed_partially(
     )
     assert "IntegrityError" not in response.text
     assert count_rows(engine, Department) == 1
+
+
+def test_a_view_that_commits_the_session_itself_is_refused(
+    real_app, committed_editor_token, engine
+):
+    """Only the transaction manager commits: a view's own session.commit()
+    fails the request, and the half of it written so far is rolled back."""
+    response = real_app.post_json(
+        f"{PROBE}/commit-in-view",
+        {"name": "Half a request"},
+        headers=bearer(committed_editor_token),
+        status=500,
+    )
+    assert response.content_type == "application/problem+json"
+    assert count_rows(engine, Department) == 0
+
+
+def test_every_request_is_an_instance_of_one_class_made_at_start_up(
+    real_app, committed_editor_token
+):
+    """The reified properties live on the request class, so Pyramid makes no
+    class per request (see company_service/request_class.py)."""
+    first, second = (
+        real_app.get(f"{PROBE}/request-class", headers=bearer(committed_editor_token))
+        for _ in range(2)
+    )
+    assert first.json["class_id"] == second.json["class_id"]
+    assert first.json["on_class"] == ["dbsession", "request_id", "tm", "token_identity"]
