@@ -53,12 +53,10 @@ def make_engine(settings: Mapping[str, Any]) -> Engine:
     """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings."""
     url = make_url(database_url(settings))
     # hide_parameters: with SQL logging on, bound values (a token's hash, an
-    # employee's salary) still never reach the logs.
-    options: dict[str, Any] = {
-        "url": url,
-        "pool_pre_ping": True,
-        "hide_parameters": True,
-    }
+    # employee's salary) still never reach the logs. No pool_pre_ping: it
+    # costs every request a round trip; a connection found dead by its first
+    # statement is retried instead (see is_transient).
+    options: dict[str, Any] = {"url": url, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         busy_ms = int(settings.get("db.sqlite_busy_timeout_ms", 5000))
         options["connect_args"] = {"timeout": busy_ms / 1000}
@@ -127,6 +125,13 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated and exc.statement is not None:
+        # A pooled connection the server dropped (it restarted, or timed the
+        # connection out) failed a statement: nothing of this transaction can
+        # have committed, and SQLAlchemy has emptied the pool of connections
+        # as old, so the next attempt connects afresh. A failed COMMIT has no
+        # statement: its outcome is unknown, so it is never replayed.
+        return True
     orig = exc.orig
     if isinstance(orig, psycopg.Error):  # 40001 serialization failure, 40P01 deadlock
         return (orig.sqlstate or "").startswith("40")
@@ -142,8 +147,9 @@ def is_unavailable(exc: BaseException) -> bool:
     """True when the database cannot answer now: down, restarting, or too slow.
 
     Not retried (a new attempt would wait out the same outage); the client
-    gets 503 with Retry-After. When the database is back, the pool's
-    pre-ping replaces dead connections, with no restart of the service.
+    gets 503 with Retry-After. When the database is back, the first request
+    on each stale pooled connection is replayed on a new one (is_transient),
+    with no restart of the service.
     """
     if isinstance(exc, SQLAlchemyTimeoutError):  # no pooled connection free in time
         return True

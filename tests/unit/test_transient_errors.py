@@ -68,3 +68,22 @@ def test_transient_errors_are_retried(error):
 )
 def test_other_errors_are_not(error):
     assert not is_transient(error)
+
+
+def dropped(statement: str | None) -> OperationalError:
+    """What SQLAlchemy raises when the server has closed a pooled connection."""
+    error = OperationalError(
+        statement, {}, psycopg.OperationalError("server closed the connection")
+    )
+    error.connection_invalidated = True
+    return error
+
+
+def test_a_statement_on_a_dropped_connection_is_retried():
+    """Nothing of the transaction can have committed: run it again afresh."""
+    assert is_transient(dropped("SELECT employees.id FROM employees"))
+
+
+def test_a_commit_on_a_dropped_connection_is_not_retried():
+    """The COMMIT may have landed before the connection went: never replay it."""
+    assert not is_transient(dropped(None))
