@@ -5,6 +5,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 
+from .request_class import bake_request_properties
 from .views.config import require_permissions
 
 
@@ -13,6 +14,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config = Configurator(settings=settings)
     config.include(".request_id")
     config.include(".cors")
+    config.include(".renderers")
     config.include(".db")
     config.include(".body_limit")
     config.include(".security")
@@ -21,4 +23,5 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".routes")
     config.scan(".views")
     require_permissions(config)
+    bake_request_properties(config)
     return config.make_wsgi_app()

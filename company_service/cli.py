@@ -19,7 +19,6 @@ from typing import NoReturn, TextIO
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import bootstrap, get_appsettings
-from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -59,8 +58,9 @@ def app_session(config_uri: str) -> Iterator[Session]:
     The request is a POST so that, on SQLite, the transaction takes the write
     lock up front, exactly as a writing HTTP request does.
     """
-    with bootstrap(config_uri, request=Request.blank("/", method="POST")) as env:
+    with bootstrap(config_uri) as env:  # a request made by the app's own factory
         request = env["request"]
+        request.method = "POST"
         with request.tm:
             yield request.dbsession
 
