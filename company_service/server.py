@@ -29,13 +29,21 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
         unsent = any(getattr(c, "total_outbufs_len", 0) for c in list(sockets.values()))
         return bool(tasks.active_count or tasks.queue or unsent)
 
+    stopping = threading.Event()
+
     def drain_then_stop() -> None:
         deadline = time.monotonic() + grace
         while busy() and time.monotonic() < deadline:
             time.sleep(0.05)
-        _thread.interrupt_main()  # waitress closes down on KeyboardInterrupt
+        # Back into on_sigterm, in the main thread. (interrupt_main() without
+        # a signal fakes SIGINT, which does nothing where SIGINT is ignored,
+        # as it is for a process started with "&" by a script.)
+        _thread.interrupt_main(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:
+        if stopping.is_set():  # the drain is over, or a second SIGTERM: stop now
+            raise KeyboardInterrupt  # waitress closes down on KeyboardInterrupt
+        stopping.set()
         for listener in list(sockets.values()):
             if isinstance(listener, BaseWSGIServer):
                 listener.accepting = False

@@ -4,6 +4,7 @@ import http.client
 import signal
 import threading
 import time
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import select
@@ -89,3 +90,23 @@ def test_a_request_that_outlasts_the_grace_leaves_nothing_behind(
     assert stopped_after < 8, "grace, then waitress's own 5 s for its threads"
     assert len(answers) == 1 and isinstance(answers[0], Exception), "no answer"
     assert names(clean_database) == set(), "the first write was never committed"
+
+
+def test_sigterm_stops_a_server_started_with_sigint_ignored(
+    database_url, clean_database, tmp_path
+):
+    """A shell script's "pserve production.ini &" starts it with SIGINT
+    ignored; SIGTERM must still stop it (it once waited forever)."""
+    process = Process()
+    with ExitStack() as stack:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited
+        try:
+            stack.enter_context(
+                live_server(
+                    ROOT / "production.ini", database_url, tmp_path, {}, {}, process
+                )
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        process.popen.send_signal(signal.SIGTERM)
+        assert process.popen.wait(timeout=15) == 0
