@@ -49,14 +49,23 @@ def database_url(settings: Mapping[str, Any]) -> str:
     return os.environ.get("DATABASE_URL") or settings["sqlalchemy.url"]
 
 
-def make_engine(settings: Mapping[str, Any]) -> Engine:
-    """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings."""
+def make_engine(settings: Mapping[str, Any], *, pre_ping: bool = False) -> Engine:
+    """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings.
+
+    ``pre_ping`` tests a pooled connection before lending it: worth a round
+    trip only where a dead connection could not be retried (the export,
+    whose rows are read after its response has begun).
+    """
     url = make_url(database_url(settings))
     # hide_parameters: with SQL logging on, bound values (a token's hash, an
     # employee's salary) still never reach the logs. No pool_pre_ping: it
     # costs every request a round trip; a connection found dead by its first
     # statement is retried instead (see is_transient).
-    options: dict[str, Any] = {"url": url, "hide_parameters": True}
+    options: dict[str, Any] = {
+        "url": url,
+        "hide_parameters": True,
+        "pool_pre_ping": pre_ping,
+    }
     if url.get_backend_name() == "sqlite":
         busy_ms = int(settings.get("db.sqlite_busy_timeout_ms", 5000))
         options["connect_args"] = {"timeout": busy_ms / 1000}
@@ -240,7 +249,7 @@ def includeme(config: Configurator) -> None:
     # Streaming exports read for as long as the client downloads: a pool of
     # their own, without the statement time limit of request queries.
     config.registry["db.export_engine"] = make_engine(
-        {**settings, "db.statement_timeout_ms": 0}
+        {**settings, "db.statement_timeout_ms": 0}, pre_ping=True
     )
 
     config.include("pyramid_retry")
