@@ -32,7 +32,7 @@ SIGNATURE_BYTES = 16
 class SortField:
     """A sortable API field: its column and the Python type of its values."""
 
-    column: InstrumentedAttribute[Any]
+    column: InstrumentedAttribute[Any] | ColumnElement[Any]
     kind: type
 
 

@@ -16,9 +16,11 @@ from .models import ApiToken
 from .tokens import hash_token, same_hash, well_formed
 
 # Built once: the statement's cache key is then computed once, not per request.
+# Over the table's columns: no ORM entity, so no ORM compile step either.
+tokens = ApiToken.__table__
 TOKEN_BY_HASH = select(
-    ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.token_hash
-).where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+    tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.token_hash
+).where(tokens.c.token_hash == bindparam("digest"), tokens.c.revoked_at.is_(None))
 
 VIEW = "view"
 EDIT = "edit"

@@ -52,7 +52,9 @@ def decimal_parser(text_pattern: str) -> Callable[[Any], Any]:
 
 def utc_timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with a Z, as the contract shows."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # what the database gives back already is
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def two_places(value: Decimal) -> str:

@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..paging import Sort
@@ -33,14 +33,15 @@ def first_column(row: Any) -> Any:
 
 
 def fetch_page(
-    session: Session,
+    session: Session | Connection,
     statement: Select[Any],
     page: PageRequest,
     entity: Callable[[Any], Any] = first_column,
 ) -> Page[Any]:
     """Run ``statement`` (already filtered) as one keyset page. The cursor's
     sort values are read from ``entity(row)``: by default the first column
-    (an ORM entity), or the row itself when it holds the columns.
+    (an ORM entity, from a session), or the row itself when it holds the
+    columns (a Core statement, on the session's connection).
 
     One statement for the rows (limit + 1, to learn whether more follow) and,
     when asked, one for the total: the same two whatever the page size.
