@@ -3,13 +3,14 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Department, Employee, search_key
+from ..models import Department, Employee
 from ..models.meta import utcnow
 from ..schemas.employee import EmployeeIn
+from .employees import EMPLOYEE_COLUMNS, employees, new_employee_row
 from .errors import Conflict, Contended, InvalidInput
 
 
@@ -23,28 +24,19 @@ class BulkCreate:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def __call__(self, items: Sequence[EmployeeIn]) -> list[Employee]:
+    def __call__(self, items: Sequence[EmployeeIn]) -> list[Row[Any]]:
         self._check_references(items)
         self._check_duplicates(items)
         now = utcnow()
-        rows = [
-            {
-                **item.model_dump(exclude={"salary"}),
-                "salary_cents": int(item.salary.scaleb(2)),
-                # A bulk INSERT skips the ORM's flush events: fill in what they would.
-                "search_key": search_key(item.first_name, item.last_name, item.email),
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-            for item in items
-        ]
+        rows = [new_employee_row(item, now) for item in items]
         # Without sort_by_parameter_order: asking the database to keep the
         # parameters' order makes SQLAlchemy send one row per statement on
         # some backends. Emails are unique in the batch, so they restore it.
-        statement = insert(Employee).returning(Employee)
+        # Rows, not Employee objects: the response needs only the values.
+        statement = insert(employees).returning(*EMPLOYEE_COLUMNS)
+        connection = self.session.connection()
         try:
-            stored = {e.email: e for e in self.session.scalars(statement, rows)}
+            stored = {e.email: e for e in connection.execute(statement, rows)}
         except IntegrityError:
             # A concurrent request stored one of these emails after our check;
             # run again, and the check above will name the item.
