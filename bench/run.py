@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Load, run_wrk  # noqa: E402
-from bench.seed import ensure_database, seed  # noqa: E402
+from bench.seed import fresh_database, seed  # noqa: E402
 from company_service.paging import CursorCodec, parse_sort  # noqa: E402
 from company_service.services.employees import SORT_FIELDS  # noqa: E402
+from tests.support.db import rebuild_schema  # noqa: E402
 from tests.support.server import LiveServer, Process, live_server  # noqa: E402
 
 PRODUCTION_INI = ROOT / "production.ini"
@@ -268,13 +269,14 @@ def main() -> None:
         workdir = Path(tmp)
         for database in args.databases.split(","):
             url = DATABASES[database].format(workdir=workdir)
-            ensure_database(url)
             for size in sizes:
+                fresh_database(url)
                 engine = create_engine(url)
+                rebuild_schema(engine)  # the migrations, on an empty database
                 started = time.perf_counter()
                 token = seed(engine, size)
-                engine.dispose()
                 seeded = time.perf_counter() - started
+                engine.dispose()
                 extras.append(
                     f"- {database}: seeded {size:,} employees in {seeded:.1f} s"
                 )

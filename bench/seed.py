@@ -9,6 +9,7 @@ Python is plain lower-casing here; :func:`seed` checks one row against
 """
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -20,7 +21,6 @@ from company_service.models import ApiToken, Department, Employee, search_key
 from company_service.models.department import name_key
 from company_service.models.meta import UTCDateTime
 from company_service.tokens import hash_token, new_token
-from tests.support.db import rebuild_schema
 
 DEPARTMENTS = 10
 COLUMNS = (
@@ -51,28 +51,31 @@ GENERATORS = {
 }  # fmt: skip
 
 
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE on PostgreSQL when missing (SQLite makes its own file)."""
+def fresh_database(url: str) -> None:
+    """An empty database at ``url``: a new file for SQLite, a dropped and
+    re-created database for PostgreSQL (emptying a million rows table by
+    table would take longer than seeding them)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        admin = parsed.set(drivername="postgresql", database="postgres")
-        conninfo = admin.render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)
-            ).fetchone()
-            if not exists:
-                name = sql.Identifier(parsed.database)
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+        return
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    conninfo = admin.render_as_string(hide_password=False)
+    name = sql.Identifier(parsed.database)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
+        )
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def seed(engine: Engine, rows: int) -> str:
-    """Rebuild the schema, add departments, ``rows`` employees and an editor
-    token; returns the token."""
+    """Into a migrated, empty database: departments, ``rows`` employees and
+    an editor token; returns the token."""
     backend = engine.dialect.name
     if backend not in GENERATORS:
         raise SystemExit(f"seeding knows PostgreSQL and SQLite, not {backend}")
-    rebuild_schema(engine)
     now = datetime.now(UTC)
     token = new_token()
     template, parts = GENERATORS[backend]
