@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pyramid.config import PHASE3_CONFIG, Configurator
-from pyramid.events import NewResponse
 from pyramid.interfaces import IExecutionPolicy
 from pyramid.router import Router, default_execution_policy
 
 from .problems import problem_response
+from .request_id import add_standard_headers
 from .views.body import max_body_bytes
 
 Policy = Callable[[dict[str, Any], Router], Any]
@@ -29,7 +29,7 @@ def body_limit_policy(inner: Policy, limit: int) -> Policy:
         request = context.begin()
         try:
             response = problem_response(request, 413, f"the body exceeds {limit} bytes")
-            router.registry.notify(NewResponse(request, response))
+            add_standard_headers(request, response)  # as the outermost tween would
             return response
         finally:
             context.end()

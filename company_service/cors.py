@@ -13,8 +13,8 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.settings import aslist
-from pyramid.tweens import INGRESS
 
+from .request_id import STANDARD_HEADERS_TWEEN
 from .views.config import allowed_methods
 
 EXPOSED_HEADERS = "ETag, Link, Location, X-Request-ID"
@@ -79,4 +79,7 @@ def cors_tween_factory(handler: Handler, registry: Registry) -> Handler:
 
 def includeme(config: Configurator) -> None:
     if allowed_origins(config.registry):
-        config.add_tween("company_service.cors.cors_tween_factory", under=INGRESS)
+        # Below the standard headers, so its own answers carry them too.
+        config.add_tween(
+            "company_service.cors.cors_tween_factory", under=STANDARD_HEADERS_TWEEN
+        )
