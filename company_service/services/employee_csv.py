@@ -14,17 +14,26 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import DateTime, Engine, Select, select, type_coerce
 
 from ..models import Employee, search_key
 from ..paging import Sort
 from ..schemas.employee import EmployeeIn, EmployeeOut
-from ..schemas.types import MAX_ID, utc_timestamp
+from ..schemas.types import MAX_ID
 from .employees import EmployeeFilters
 
 FIELDS = tuple(EmployeeOut.model_fields)  # the representation's names, in order
+employees = Employee.__table__
+# Timestamps are read as stored, naive UTC, and written straight out with a
+# Z: making an aware datetime of each one only to format it again took a
+# third of the export's time.
+NAIVE_UTC = frozenset({"created_at", "updated_at"})
 COLUMNS = tuple(
-    Employee.salary_cents if name == "salary" else getattr(Employee, name)
+    employees.c.salary_cents
+    if name == "salary"
+    else type_coerce(employees.c[name], DateTime()).label(name)
+    if name in NAIVE_UTC
+    else employees.c[name]
     for name in FIELDS
 )
 DEFAULT_BATCH_SIZE = 1000
@@ -53,8 +62,8 @@ def csv_row(row: Sequence[Any]) -> tuple[Any, ...]:
         department,
         manager,
         "true" if active else "false",
-        utc_timestamp(created),
-        utc_timestamp(updated),
+        f"{created.isoformat()}Z",  # naive UTC (see COLUMNS)
+        f"{updated.isoformat()}Z",
         version,
     )
 
