@@ -8,7 +8,6 @@ and the sort it was made for, signed so a client cannot forge or reuse it.
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import logging
@@ -69,8 +68,13 @@ class Sort:
         """Rows strictly after ``values`` in this order.
 
         (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ..., with < for descending
-        keys, and a leading k1 >= v1 that gives the index a start point.
+        keys, and a leading k1 >= v1 that gives the index a start point. On
+        one key (the id) that is just k1 > v1, built with nothing around it.
         """
+        if len(self.keys) == 1:
+            key, value = self.keys[0], values[0]
+            column = key.field.column
+            return column < value if key.descending else column > value
         steps = []
         for i, key in enumerate(self.keys):
             column, value = key.field.column, values[i]
@@ -141,9 +145,7 @@ class CursorCodec:
         self._secret = secret
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[
-            :SIGNATURE_BYTES
-        ]
+        return hmac.digest(self._secret, payload, "sha256")[:SIGNATURE_BYTES]
 
     def encode(self, scope: str, sort: Sort, values: Sequence[Any]) -> str:
         payload = json.dumps(
