@@ -3,8 +3,9 @@
 Plain Pyramid views running Core statements in ``engine.begin()`` per
 request: no session, no pyramid_tm, no pyramid_retry, no authentication, no
 validation beyond what the database itself refuses, no ETag, no problem+json.
-The bodies have the same fields as the service's, so both encode the same
-JSON. ``make bench`` serves this with production.ini's waitress settings and
+Rows go through the service's own ``employee_json``, so both build the same
+JSON at the same cost: the comparison is of everything around it.
+``make bench`` serves this with production.ini's waitress settings and
 compares the service to it.
 """
 
@@ -18,29 +19,10 @@ from pyramid.request import Request
 from pyramid.router import Router
 from sqlalchemy import Engine, create_engine, insert, select
 
-from company_service.models import Employee, search_key
-
-employees = Employee.__table__
-COLUMNS = [c for c in employees.c if c.name != "search_key"]
-
-
-def as_json(row: Any) -> dict[str, Any]:
-    cents = row.salary_cents
-    return {
-        "id": row.id,
-        "first_name": row.first_name,
-        "last_name": row.last_name,
-        "email": row.email,
-        "title": row.title,
-        "hire_date": row.hire_date.isoformat(),
-        "salary": f"{cents // 100}.{cents % 100:02d}",
-        "department_id": row.department_id,
-        "manager_id": row.manager_id,
-        "active": row.active,
-        "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
-        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
-        "version": row.version,
-    }
+from company_service.models import search_key
+from company_service.schemas.employee import employee_json
+from company_service.services.employees import EMPLOYEE_COLUMNS as COLUMNS
+from company_service.services.employees import employees
 
 
 def engine_of(request: Request) -> Engine:
@@ -54,7 +36,7 @@ def get_employee(request: Request) -> dict[str, Any]:
         ).first()
     if row is None:
         raise HTTPNotFound()
-    return as_json(row)
+    return employee_json(row)
 
 
 def list_employees(request: Request) -> dict[str, Any]:
@@ -68,7 +50,7 @@ def list_employees(request: Request) -> dict[str, Any]:
     more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "items": [as_json(row) for row in rows],
+        "items": [employee_json(row) for row in rows],
         "next_cursor": str(rows[-1].id) if more else None,
     }
 
@@ -96,7 +78,7 @@ def create_employee(request: Request) -> dict[str, Any]:
             insert(employees).values(values).returning(*COLUMNS)
         ).one()
     request.response.status_code = 201
-    return as_json(row)
+    return employee_json(row)
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:

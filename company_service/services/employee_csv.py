@@ -16,14 +16,13 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 from sqlalchemy import DateTime, Engine, Select, select, type_coerce
 
-from ..models import Employee, search_key
+from ..models import search_key
 from ..paging import Sort
 from ..schemas.employee import EmployeeIn, EmployeeOut
-from ..schemas.types import MAX_ID
-from .employees import EmployeeFilters
+from ..schemas.types import MAX_ID, cents_text
+from .employees import EmployeeFilters, employees
 
 FIELDS = tuple(EmployeeOut.model_fields)  # the representation's names, in order
-employees = Employee.__table__
 # Timestamps are read as stored, naive UTC, and written straight out with a
 # Z: making an aware datetime of each one only to format it again took a
 # third of the export's time.
@@ -58,7 +57,7 @@ def csv_row(row: Sequence[Any]) -> tuple[Any, ...]:
         email,
         title,
         hired.isoformat(),
-        f"{cents // 100}.{cents % 100:02d}",  # salary_cents >= 0 (a check)
+        cents_text(cents),
         department,
         manager,
         "true" if active else "false",
