@@ -71,7 +71,7 @@ def initdb(args: argparse.Namespace) -> None:
     alembic_config = AlembicConfig()
     alembic_config.set_main_option("script_location", "company_service:alembic")
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:  # the migrations begin their own
             alembic_config.attributes["connection"] = connection
             command.upgrade(alembic_config, "head")
     finally:

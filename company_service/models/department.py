@@ -8,7 +8,7 @@ from sqlalchemy import Index, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import (
-    MYSQL_TABLE_ARGS,
+    TABLE_ARGS,
     Base,
     UTCDateTime,
     created_time,
@@ -34,7 +34,7 @@ class Department(Base):
         # The contract's sorts are (field, id): each has its own index.
         Index(None, "name", "id"),
         Index(None, "created_at", "id"),
-        MYSQL_TABLE_ARGS,
+        TABLE_ARGS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

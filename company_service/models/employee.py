@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import (
-    MYSQL_TABLE_ARGS,
+    TABLE_ARGS,
     Base,
     UTCDateTime,
     created_time,
@@ -57,7 +57,7 @@ class Employee(Base):
         Index(None, "hire_date", "id"),
         Index(None, "salary_cents", "id"),
         Index(None, "created_at", "id"),
-        MYSQL_TABLE_ARGS,
+        TABLE_ARGS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import MYSQL_TABLE_ARGS, Base, UTCDateTime, long_text, text, utcnow
+from .meta import TABLE_ARGS, Base, UTCDateTime, long_text, text, utcnow
 
 
 class IdempotencyKey(Base):
@@ -20,7 +20,7 @@ class IdempotencyKey(Base):
     __table_args__ = (
         UniqueConstraint("token_id", "key"),
         Index(None, "created_at"),  # for purging expired keys
-        MYSQL_TABLE_ARGS,
+        TABLE_ARGS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,14 @@ NAMING_CONVENTION = {
 }
 
 # InnoDB for transactions and foreign keys; utf8mb4 for all of Unicode.
-MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+# AUTOINCREMENT: SQLite would otherwise give a deleted row's id to the next
+# row; PostgreSQL's sequences and InnoDB's counter never go back. An id, and
+# so a URL or an ETag, then never names two things.
+TABLE_ARGS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "sqlite_autoincrement": True,
+}
 
 
 class Base(DeclarativeBase):

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import MYSQL_TABLE_ARGS, Base, UTCDateTime, text, utcnow
+from .meta import TABLE_ARGS, Base, UTCDateTime, text, utcnow
 
 ROLES = ("reader", "editor")
 
@@ -14,7 +14,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     __table_args__ = (
         CheckConstraint("role IN ('reader', 'editor')", name="role"),
-        MYSQL_TABLE_ARGS,
+        TABLE_ARGS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

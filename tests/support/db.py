@@ -41,7 +41,7 @@ def rebuild_schema(engine: Engine) -> None:
                 update(existing.tables["employees"]).values(manager_id=None)
             )
         existing.drop_all(connection)
-    with engine.begin() as connection:
+    with engine.connect() as connection:  # the migrations begin their own
         command.upgrade(alembic_config(connection), "head")
 
 
