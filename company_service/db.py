@@ -7,7 +7,9 @@ whose transaction lost a race (see :func:`is_transient`).
 """
 
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,14 +21,13 @@ import transaction.interfaces
 import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.request import Request
-from pyramid_retry import IRetryableError
+from pyramid_retry import IBeforeRetry, IRetryableError
 from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from transaction._transaction import Status  # as zope.sqlalchemy does
 
 from .services.errors import Contended
 
@@ -49,12 +50,19 @@ def database_url(settings: Mapping[str, Any]) -> str:
     return os.environ.get("DATABASE_URL") or settings["sqlalchemy.url"]
 
 
-def make_engine(settings: Mapping[str, Any], *, pre_ping: bool = False) -> Engine:
-    """Build the process's engine from ``sqlalchemy.*`` and ``db.*`` settings.
+def make_engine(
+    settings: Mapping[str, Any],
+    *,
+    pre_ping: bool = False,
+    isolation_level: str | None = None,
+) -> Engine:
+    """Build an engine from ``sqlalchemy.*`` and ``db.*`` settings.
 
     ``pre_ping`` tests a pooled connection before lending it: worth a round
     trip only where a dead connection could not be retried (the export,
-    whose rows are read after its response has begun).
+    whose rows are read after its response has begun). ``isolation_level``
+    overrides ``db.isolation_level``; it is set once per new connection, so
+    a pool of its own costs no statement per request.
     """
     url = make_url(database_url(settings))
     # hide_parameters: with SQL logging on, bound values (a token's hash, an
@@ -70,7 +78,7 @@ def make_engine(settings: Mapping[str, Any], *, pre_ping: bool = False) -> Engin
         busy_ms = int(settings.get("db.sqlite_busy_timeout_ms", 5000))
         options["connect_args"] = {"timeout": busy_ms / 1000}
     else:
-        options["isolation_level"] = settings.get(
+        options["isolation_level"] = isolation_level or settings.get(
             "db.isolation_level", "REPEATABLE READ"
         )
         # An unreachable server fails fast instead of hanging a request, and
@@ -78,13 +86,18 @@ def make_engine(settings: Mapping[str, Any], *, pre_ping: bool = False) -> Engin
         timeout = int(settings.get("db.connect_timeout_seconds", 5))
         statement_ms = int(settings.get("db.statement_timeout_ms", 5000))
         options["connect_args"] = {"connect_timeout": timeout}
-        if not statement_ms:
-            pass
-        elif url.get_backend_name() == "postgresql":
+        if url.get_backend_name() == "postgresql":
             options["connect_args"]["options"] = f"-c statement_timeout={statement_ms}"
-        else:  # MariaDB counts max_statement_time in seconds
+        else:
+            # MariaDB counts max_statement_time in seconds. Snapshot isolation:
+            # without it, a REPEATABLE READ transaction may lock (and write) a
+            # row that changed after its snapshot and decide on the stale
+            # values it read before; with it, that lock fails (error 1020) and
+            # the request is retried, as PostgreSQL's REPEATABLE READ does
+            # with a serialization failure. See docs/transactions.md.
             options["connect_args"]["init_command"] = (
-                f"SET SESSION max_statement_time = {statement_ms / 1000}"
+                f"SET SESSION max_statement_time = {statement_ms / 1000}, "
+                "innodb_snapshot_isolation = ON"
             )
         options.setdefault("pool_timeout", timeout)
     engine = engine_from_config(settings, "sqlalchemy.", **options)
@@ -176,31 +189,13 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-class RequestSession(Session):
-    """A session whose transaction belongs to a transaction manager.
-
-    ``register_session`` joins it to the manager (kept in ``info["tm"]``);
-    the one listener below is registered once, on this class, rather than
-    on every session.
-    """
-
-
-@event.listens_for(RequestSession, "before_commit")
-def _refuse_commit_outside_the_manager(session: Session) -> None:
-    """``session.commit()`` in a view would commit half a request: refuse it
-    (zope.sqlalchemy's own check, which ``register`` would attach per session)."""
-    if session.in_nested_transaction():
-        return
-    manager = session.info.get("tm")
-    if manager is not None and manager.get().status != Status.COMMITTING:
-        raise RuntimeError("commit through the transaction manager, not the session")
-
-
 def request_dbsession(request: Request) -> Session:
     """The request's session, joined to the request's transaction manager.
 
-    The test harness may hand in a session of its own through the environ,
-    bound to a connection it rolls back after the test.
+    A writing request gets the writer engine: READ COMMITTED with row locks
+    on PostgreSQL and MariaDB, ``BEGIN IMMEDIATE`` on SQLite (see
+    docs/transactions.md). The test harness may hand in a session of its
+    own through the environ, bound to a connection it rolls back afterwards.
     """
     session = request.environ.get("app.dbsession")
     if session is None:
@@ -215,20 +210,42 @@ def request_dbsession(request: Request) -> Session:
 def register_session(session: Session, manager: transaction.TransactionManager) -> None:
     """Join ``session`` to ``manager``, which will commit or abort it.
 
-    zope.sqlalchemy commits only a session it saw change through the ORM;
-    a ``text()`` or Core write would be rolled back silently unless its
-    author remembered ``mark_changed``. Marking every session "changed" as
-    it is made makes the contract's promise (raw SQL commits too) hold by
-    construction; a read-only transaction then ends in COMMIT rather than
-    ROLLBACK, which costs the database the same.
-
-    ``mark_changed`` joins the manager's transaction at once, so none of the
-    listeners ``zope.sqlalchemy.register`` attaches to each new session (to
-    join on first use and to notice writes) is needed: a request pays for no
-    event registration at all.
+    ``zope.sqlalchemy.register`` as its documentation shows: every time the
+    session begins a database transaction it joins the manager's current
+    one, so a session that outlives a transaction (pshell, a script, a
+    test) joins the next, and ``session.commit()`` outside the manager is
+    refused. ``initial_state="changed"``: zope.sqlalchemy commits only a
+    session it saw change through the ORM, so a ``text()`` or Core write
+    would otherwise be rolled back silently; starting "changed" makes the
+    contract's promise (raw SQL commits too) hold by construction. A
+    read-only transaction then ends in COMMIT rather than ROLLBACK, which
+    costs the database the same.
     """
-    session.info["tm"] = manager
-    zope.sqlalchemy.mark_changed(session, transaction_manager=manager)
+    zope.sqlalchemy.register(
+        session, initial_state="changed", transaction_manager=manager
+    )
+
+
+def back_off(event: Any) -> None:
+    """Before pyramid_retry replays a request, wait a random while that
+    doubles with each attempt, so that requests that collided do not collide
+    again in step. (``views.errors.server_error`` has logged the failure.)
+    Retries are the backstop: the write paths take their row locks first, so
+    contention waits instead of failing (docs/transactions.md)."""
+    request = event.request
+    attempt = request.environ.get("retry.attempt", 0)
+    base_ms = float(request.registry.settings.get("retry.backoff_ms", 20))
+    time.sleep(random.uniform(0, base_ms * 2**attempt) / 1000)  # noqa: S311 (jitter)
+
+
+ENGINES = ("db.engine", "db.writer_engine", "db.export_engine")
+
+
+def dispose_engines(registry: Any) -> None:
+    """Close every pooled connection the app holds (its readers', writers'
+    and exports' pools): for tests that make apps of their own."""
+    for name in ENGINES:
+        registry[name].dispose()
 
 
 def includeme(config: Configurator) -> None:
@@ -244,8 +261,22 @@ def includeme(config: Configurator) -> None:
 
     engine = make_engine(settings)
     config.registry["db.engine"] = engine
-    config.registry["db.writer_engine"] = engine.execution_options(sqlite_writer=True)
-    config.registry["dbsession_factory"] = sessionmaker(class_=RequestSession)
+    # Writers: READ COMMITTED with row locks (docs/transactions.md), in a pool
+    # of their own whose connections are made at that level. Switching one
+    # pool's connections per request would cost MariaDB two statements per
+    # write, and a SET on a connection the server had dropped fails outside
+    # any statement, where it cannot be told apart from a failed COMMIT.
+    # SQLite has one writer at a time: the writer handle only asks for
+    # BEGIN IMMEDIATE.
+    if engine.dialect.name == "sqlite":
+        writer = engine.execution_options(sqlite_writer=True)
+    else:
+        writer = make_engine(
+            settings,
+            isolation_level=settings.get("db.writer_isolation_level", "READ COMMITTED"),
+        )
+    config.registry["db.writer_engine"] = writer
+    config.registry["dbsession_factory"] = sessionmaker()
     # Streaming exports read for as long as the client downloads: a pool of
     # their own, without the statement time limit of request queries.
     config.registry["db.export_engine"] = make_engine(
@@ -254,4 +285,5 @@ def includeme(config: Configurator) -> None:
 
     config.include("pyramid_retry")
     config.include("pyramid_tm")
+    config.add_subscriber(back_off, IBeforeRetry)
     config.add_request_method(request_dbsession, "dbsession", reify=True)

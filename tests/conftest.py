@@ -1,6 +1,6 @@
 """Fixtures: one database per run, built by the migrations.
 
-Two harnesses, as DESIGN.md describes:
+Two harnesses, as docs/DESIGN.md describes:
 
 - ``testapp`` runs each test inside a connection-level transaction that is
   rolled back afterwards; the app's ``request.dbsession`` is a session on
@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from company_service import main
-from company_service.db import RequestSession, make_engine, register_session
+from company_service.db import make_engine, register_session
 
 from .support.db import delete_all_rows, rebuild_schema, store_token
 from .support.server import LiveServer, live_server
@@ -98,7 +98,7 @@ def tm() -> Iterator[transaction.TransactionManager]:
 
 @pytest.fixture
 def dbsession(connection: Connection, tm: transaction.TransactionManager) -> Session:
-    session = RequestSession(bind=connection, join_transaction_mode="create_savepoint")
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
     register_session(session, tm)
     return session
 

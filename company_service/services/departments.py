@@ -1,6 +1,5 @@
 """Departments: create, read, replace, delete; listing with employee counts."""
 
-from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -13,7 +12,7 @@ from ..schemas.department import DepartmentIn
 from .errors import Conflict, NotFound
 from .integrity import is_unique_violation
 from .listing import Page, PageRequest, fetch_page
-from .versions import check_version, versioned_write
+from .versions import Expected, check_state, state_tag, versioned_write
 
 SORT_FIELDS = {
     "id": SortField(Department.id, int),
@@ -31,12 +30,20 @@ EMPLOYEE_COUNT = (
 )
 
 
+def department_tag(department: Department, employee_count: int) -> str:
+    """The state tag of the ETag: the count is part of the representation,
+    so a new or departed member changes the tag too."""
+    return state_tag(department.id, department.version, employee_count)
+
+
 class DepartmentService:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, department_id: int) -> Department:
-        department = self.session.get(Department, department_id)
+    def get(self, department_id: int, *, lock: bool = False) -> Department:
+        """The department; ``lock`` (FOR UPDATE) for one about to be changed,
+        as in EmployeeService.get."""
+        department = self.session.get(Department, department_id, with_for_update=lock)
         if department is None:
             raise NotFound(f"no department with id {department_id}")
         return department
@@ -69,20 +76,28 @@ class DepartmentService:
         return department
 
     def replace(
-        self, department_id: int, data: DepartmentIn, expected: Collection[int] | None
+        self, department_id: int, data: DepartmentIn, expected: Expected | None
     ) -> Department:
-        department = self.get(department_id)
-        check_version(department.version, expected)
+        department = self.get(department_id, lock=True)
+        if expected is not None:
+            count = self.employee_count(department_id)
+            check_state(department_tag(department, count), expected)
         for field, value in data.model_dump().items():
             setattr(department, field, value)
         with versioned_write(expected):
             self._flush(data.name)
         return department
 
-    def delete(self, department_id: int, expected: Collection[int] | None) -> None:
-        department = self.get(department_id)
-        check_version(department.version, expected)
+    def delete(self, department_id: int, expected: Expected | None) -> None:
+        """Delete a department nobody belongs to.
+
+        The row is locked first: a concurrent new member's foreign key check
+        waits for this transaction, and fails once the department is gone; a
+        member committed before the lock was granted is counted below.
+        """
+        department = self.get(department_id, lock=True)
         staff = self.employee_count(department_id)
+        check_state(department_tag(department, staff), expected)
         if staff:
             raise Conflict(f"the department still has {staff} employees")
         self.session.delete(department)

@@ -1,6 +1,5 @@
 """Employees: create, read, replace, delete, list with filters, org chart."""
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -16,7 +15,7 @@ from ..schemas.employee import EmployeeIn
 from .errors import Conflict, InvalidInput, NotFound
 from .integrity import is_unique_violation
 from .listing import Page, PageRequest, fetch_page
-from .versions import check_version, versioned_write
+from .versions import Expected, check_state, state_tag, versioned_write
 
 # The hot read statements are written over the table's columns rather than
 # the mapped attributes: a statement free of ORM entities skips the ORM's
@@ -43,6 +42,14 @@ EXISTS = {
     table.name: select(literal(1)).where(table.c.id == bindparam("id"))
     for table in (employees, departments)
 }
+# One step up a management chain, as a locking read: it reads the newest
+# committed manager_id (whatever the isolation level) and holds the row so
+# that nobody changes it before this transaction ends.
+MANAGER_OF_LOCKED = (
+    select(employees.c.manager_id)
+    .where(employees.c.id == bindparam("id"))
+    .with_for_update(read=True)
+)
 
 # A management chain deeper than this is a bug, not an org chart: it bounds
 # the recursive queries even if a cycle ever slipped into the data.
@@ -99,6 +106,11 @@ def new_employee_row(data: EmployeeIn, now: datetime) -> dict[str, Any]:
     }
 
 
+def employee_tag(employee: Employee | Row[Any]) -> str:
+    """The state tag of the ETag (services/versions.py)."""
+    return state_tag(employee.id, employee.version)
+
+
 def employee_fields(employee: Employee) -> dict[str, Any]:
     """The writable fields as they stand: the base a merge patch applies to."""
     return {name: getattr(employee, name) for name in EmployeeIn.model_fields}
@@ -108,8 +120,15 @@ class EmployeeService:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, employee_id: int) -> Employee:
-        employee = self.session.get(Employee, employee_id)
+    def get(self, employee_id: int, *, lock: bool = False) -> Employee:
+        """The employee; ``lock`` for one about to be changed.
+
+        A write reads its row with ``SELECT ... FOR UPDATE``: the read sees
+        the newest committed state and no other writer can move it before
+        this transaction ends, so a read-modify-write waits for a concurrent
+        one instead of failing (docs/transactions.md).
+        """
+        employee = self.session.get(Employee, employee_id, with_for_update=lock)
         if employee is None:
             raise NotFound(f"no employee with id {employee_id}")
         return employee
@@ -145,10 +164,10 @@ class EmployeeService:
             raise self._conflict(error, data.email) from None
 
     def replace(
-        self, employee_id: int, data: EmployeeIn, expected: Collection[int] | None
+        self, employee_id: int, data: EmployeeIn, expected: Expected | None
     ) -> Employee:
-        employee = self.get(employee_id)
-        check_version(employee.version, expected)
+        employee = self.get(employee_id, lock=True)
+        check_state(employee_tag(employee), expected)
         new_manager = data.manager_id != employee.manager_id
         self._check_references(data, employee_id if new_manager else None)
         for field, value in data.model_dump().items():
@@ -157,9 +176,15 @@ class EmployeeService:
             self._flush(data.email)
         return employee
 
-    def delete(self, employee_id: int, expected: Collection[int] | None) -> None:
-        employee = self.get(employee_id)
-        check_version(employee.version, expected)
+    def delete(self, employee_id: int, expected: Expected | None) -> None:
+        """Delete an employee who manages nobody.
+
+        The row is locked first: a concurrent new report's foreign key check
+        waits for this transaction, and fails once the manager is gone; a
+        report committed before the lock was granted is counted below.
+        """
+        employee = self.get(employee_id, lock=True)
+        check_state(employee_tag(employee), expected)
         reports = self.session.scalar(
             select(func.count(Employee.id)).where(Employee.manager_id == employee_id)
         )
@@ -242,8 +267,8 @@ class EmployeeService:
                 errors.append(
                     _error("manager_id", f"no employee with id {data.manager_id}")
                 )
-            elif employee_id is not None and employee_id in self._managers_above(
-                data.manager_id
+            elif employee_id is not None and self._reaches(
+                data.manager_id, employee_id
             ):
                 errors.append(
                     _error("manager_id", "this would make a management cycle")
@@ -251,21 +276,27 @@ class EmployeeService:
         if errors:
             raise InvalidInput(errors)
 
-    def _managers_above(self, employee_id: int) -> set[int]:
-        """The ids on ``employee_id``'s chain, itself included, locked.
+    def _reaches(self, start: int, target: int) -> bool:
+        """Whether ``target`` is on ``start``'s management chain.
 
-        Locking the chain (FOR UPDATE, where the database has it) makes two
-        concurrent changes that would together close a cycle collide, so one
-        of them is retried and then sees the other.
+        The chain is walked one locking read at a time (``FOR SHARE``), not
+        read from a snapshot: each step sees the newest committed manager
+        and holds that row until the end of the transaction. Two concurrent
+        changes that would together close a cycle therefore meet on a row
+        one of them has locked: one waits for the other and then sees its
+        edge, or the database finds a deadlock and the request is retried
+        (tests/transaction/test_races.py).
         """
-        chain = self._chain_cte(employee_id)
-        return set(
-            self.session.scalars(
-                select(Employee.id)
-                .where(Employee.id.in_(select(chain.c.id)))
-                .with_for_update()
-            )
-        )
+        current: int | None = start
+        for _ in range(MAX_DEPTH):
+            if current is None:
+                return False
+            if current == target:
+                return True
+            current = self.session.execute(
+                MANAGER_OF_LOCKED, {"id": current}
+            ).scalar_one_or_none()
+        raise RuntimeError(f"a management chain above {start} is a cycle")
 
     def _exists(self, model: type, row_id: int) -> bool:
         statement = EXISTS[model.__tablename__]

@@ -8,11 +8,11 @@ from pyramid.response import Response
 from ..schemas.department import READ_ONLY, DepartmentIn, department_json
 from ..schemas.employee import employee_json
 from ..security import EDIT, VIEW
-from ..services.departments import SORT_FIELDS, DepartmentService
+from ..services.departments import SORT_FIELDS, DepartmentService, department_tag
 from ..services.employees import EmployeeService
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import PAGING_PARAMETERS, page_body, read_page_request
-from .conditional import expected_versions
+from .conditional import expected_state
 from .config import api_view
 from .employees import read_filters
 from .items import changed, created, deleted, item_id, shown
@@ -36,13 +36,17 @@ def list_departments(request: Request) -> dict[str, Any]:
 def create_department(request: Request) -> dict[str, Any]:
     data = parse_body(request, DepartmentIn, read_only=READ_ONLY)
     department = service(request).create(data)
-    return created(request, "department", department, department_json(department, 0))
+    body = department_json(department, 0)
+    return created(
+        request, "department", department.id, body, department_tag(department, 0)
+    )
 
 
 @api_view(route_name="department", request_method="GET", permission=VIEW)
 def get_department(request: Request) -> dict[str, Any] | Response:
     department, count = service(request).get_with_count(item_id(request))
-    return shown(request, department_json(department, count), department.version)
+    body = department_json(department, count)
+    return shown(request, body, department_tag(department, count))
 
 
 @api_view(route_name="department", request_method="PUT", permission=EDIT)
@@ -55,7 +59,7 @@ def replace_department(request: Request) -> dict[str, Any]:
 def patch_department(request: Request) -> dict[str, Any]:
     patch = read_json(request, MERGE_PATCH)
     departments = service(request)
-    current = departments.get(item_id(request))
+    current = departments.get(item_id(request), lock=True)
     merged = {"name": current.name, "description": current.description}
     if isinstance(patch, dict):
         merged.update({k: v for k, v in patch.items() if k not in READ_ONLY})
@@ -66,14 +70,15 @@ def patch_department(request: Request) -> dict[str, Any]:
 
 def _replace(request: Request, data: DepartmentIn) -> dict[str, Any]:
     departments = service(request)
-    department = departments.replace(item_id(request), data, expected_versions(request))
+    department = departments.replace(item_id(request), data, expected_state(request))
     count = departments.employee_count(department.id)
-    return changed(request, department_json(department, count), department.version)
+    body = department_json(department, count)
+    return changed(request, body, department_tag(department, count))
 
 
 @api_view(route_name="department", request_method="DELETE", permission=EDIT)
 def delete_department(request: Request) -> Response:
-    service(request).delete(item_id(request), expected_versions(request))
+    service(request).delete(item_id(request), expected_state(request))
     return deleted(request)
 
 

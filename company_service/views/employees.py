@@ -13,11 +13,12 @@ from ..services.employees import (
     EmployeeFilters,
     EmployeeService,
     employee_fields,
+    employee_tag,
 )
 from ..services.listing import PageRequest
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import PAGING_PARAMETERS, page_body, read_page_request
-from .conditional import expected_versions
+from .conditional import expected_state
 from .config import api_view
 from .items import changed, created, deleted, item_id, shown
 from .query import QueryParams
@@ -69,13 +70,14 @@ def list_employees(request: Request) -> dict[str, Any]:
 def create_employee(request: Request) -> dict[str, Any]:
     data = parse_body(request, EmployeeIn, read_only=READ_ONLY)
     employee = service(request).create(data)
-    return created(request, "employee", employee, employee_json(employee))
+    body = employee_json(employee)
+    return created(request, "employee", employee.id, body, employee_tag(employee))
 
 
 @api_view(route_name="employee", request_method="GET", permission=VIEW)
 def get_employee(request: Request) -> dict[str, Any] | Response:
     employee = service(request).row(item_id(request))
-    return shown(request, employee_json(employee), employee.version)
+    return shown(request, employee_json(employee), employee_tag(employee))
 
 
 @api_view(route_name="employee", request_method="PUT", permission=EDIT)
@@ -88,7 +90,7 @@ def replace_employee(request: Request) -> dict[str, Any]:
 def patch_employee(request: Request) -> dict[str, Any]:
     """JSON merge patch (RFC 7386): the fields present are set, null clears."""
     patch = read_json(request, MERGE_PATCH)
-    current = service(request).get(item_id(request))
+    current = service(request).get(item_id(request), lock=True)
     merged: Any = patch
     if isinstance(patch, dict):
         merged = employee_fields(current)
@@ -97,13 +99,11 @@ def patch_employee(request: Request) -> dict[str, Any]:
 
 
 def _replace(request: Request, data: EmployeeIn) -> dict[str, Any]:
-    employee = service(request).replace(
-        item_id(request), data, expected_versions(request)
-    )
-    return changed(request, employee_json(employee), employee.version)
+    employee = service(request).replace(item_id(request), data, expected_state(request))
+    return changed(request, employee_json(employee), employee_tag(employee))
 
 
 @api_view(route_name="employee", request_method="DELETE", permission=EDIT)
 def delete_employee(request: Request) -> Response:
-    service(request).delete(item_id(request), expected_versions(request))
+    service(request).delete(item_id(request), expected_state(request))
     return deleted(request)

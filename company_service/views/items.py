@@ -19,27 +19,27 @@ def item_id(request: Request) -> int:
 
 
 def shown(
-    request: Request, body: dict[str, Any], version: int
+    request: Request, body: dict[str, Any], tag: str
 ) -> dict[str, Any] | Response:
-    """200 with the ETag, or 304 when the client already has this version."""
-    unchanged = not_modified(request, version)
+    """200 with the ETag, or 304 when the client already has this state."""
+    unchanged = not_modified(request, tag)
     if unchanged is not None:
         return unchanged
-    request.response.headers["ETag"] = etag(version)
+    request.response.headers["ETag"] = etag(tag)
     return body
 
 
 def created(
-    request: Request, route_name: str, item: Any, body: dict[str, Any]
+    request: Request, route_name: str, item_id: int, body: dict[str, Any], tag: str
 ) -> dict[str, Any]:
     request.response.status_code = 201
-    request.response.headers["Location"] = request.route_url(route_name, id=item.id)
-    request.response.headers["ETag"] = etag(item.version)
+    request.response.headers["Location"] = request.route_url(route_name, id=item_id)
+    request.response.headers["ETag"] = etag(tag)
     return body
 
 
-def changed(request: Request, body: dict[str, Any], version: int) -> dict[str, Any]:
-    request.response.headers["ETag"] = etag(version)
+def changed(request: Request, body: dict[str, Any], tag: str) -> dict[str, Any]:
+    request.response.headers["ETag"] = etag(tag)
     return body
 
 

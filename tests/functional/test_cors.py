@@ -3,6 +3,7 @@
 import pytest
 import webtest
 
+from company_service.db import dispose_engines
 from tests.conftest import make_app
 
 ORIGIN = "https://app.example"
@@ -14,7 +15,7 @@ def cors_app(app_settings, engine):
         app_settings, **{"cors.allow_origins": f"{ORIGIN} https://other.example"}
     )
     yield webtest.TestApp(app)
-    app.registry["db.engine"].dispose()
+    dispose_engines(app.registry)
 
 
 def test_off_by_default(testapp):

@@ -93,7 +93,7 @@ def test_get_returns_the_contract_fields_with_an_etag(testapp, dbsession, reader
 
     response = testapp.get(item(department.id), headers=reader, status=200)
 
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{department.id}-1-2"'
     body = response.json
     assert set(body) == FIELDS
     assert body["id"] == department.id
@@ -110,21 +110,29 @@ def test_a_department_without_employees_counts_zero(testapp, legal, reader):
 
 def test_head_answers_like_get_without_a_body(testapp, legal, reader):
     response = testapp.head(item(legal.id), headers=reader, status=200)
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{legal.id}-1-0"'
     assert response.body == b""
 
 
 @pytest.mark.parametrize(
     ("if_none_match", "status"),
-    [('"1"', 304), ('"7", "1"', 304), ('W/"1"', 304), ("*", 304), ('"2"', 200)],
+    [
+        ('"{id}-1-0"', 304),
+        ('"7", "{id}-1-0"', 304),
+        ('W/"{id}-1-0"', 304),
+        ("*", 304),
+        ('"{id}-2-0"', 200),
+        ('"{id}-1-1"', 200),
+        ('"1"', 200),
+    ],
 )
 def test_if_none_match(testapp, legal, reader, if_none_match, status):
     response = testapp.get(
         item(legal.id),
-        headers={**reader, "If-None-Match": if_none_match},
+        headers={**reader, "If-None-Match": if_none_match.format(id=legal.id)},
         status=status,
     )
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{legal.id}-1-0"'
     if status == 304:
         assert response.body == b""
     else:
@@ -159,7 +167,7 @@ def test_post_creates_with_location_etag_and_body(testapp, editor):
     body = response.json
     assert set(body) == FIELDS
     assert response.headers["Location"].endswith(f"/api/v1/departments/{body['id']}")
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{body["id"]}-1-0"'
     assert body["name"] == "Research"
     assert body["description"] == "Finds things out"
     assert body["employee_count"] == 0
@@ -312,7 +320,7 @@ def test_put_replaces_everything_and_resets_an_omitted_description(
     )
 
     body = response.json
-    assert response.headers["ETag"] == '"2"'
+    assert response.headers["ETag"] == f'"{legal.id}-2-0"'
     assert body["name"] == "Law"
     assert body["description"] is None
     assert body["version"] == 2
@@ -353,7 +361,7 @@ def test_patch_sets_only_the_fields_present(testapp, legal, editor, content_type
     )
 
     body = response.json
-    assert response.headers["ETag"] == '"2"'
+    assert response.headers["ETag"] == f'"{legal.id}-2-0"'
     assert body["name"] == "Legal"
     assert body["description"] == "Keeps us out of trouble"
     assert body["version"] == 2
@@ -434,38 +442,36 @@ def test_each_change_adds_exactly_one_to_the_version(testapp, legal, editor):
     for expected, name in enumerate(["A", "B", "C"], start=2):
         response = testapp.patch_json(item(legal.id), {"name": name}, headers=editor)
         assert response.json["version"] == expected
-        assert response.headers["ETag"] == f'"{expected}"'
-    testapp.get(item(legal.id), headers={**editor, "If-None-Match": '"4"'}, status=304)
+        assert response.headers["ETag"] == f'"{legal.id}-{expected}-0"'
+    not_modified = {**editor, "If-None-Match": f'"{legal.id}-4-0"'}
+    testapp.get(item(legal.id), headers=not_modified, status=304)
 
 
 # --- If-Match ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("if_match", ['"2"', '"0"', 'W/"1"', "1", "garbage"])
+@pytest.mark.parametrize(
+    "if_match",
+    ['"{id}-2-0"', '"{id}-1-1"', 'W/"{id}-1-0"', "{id}-1-0", '"1"', "garbage"],
+)
 @pytest.mark.parametrize("method", WRITES)
 def test_if_match_that_does_not_match_is_412_and_changes_nothing(
     testapp, legal, editor, method, if_match
 ):
     before = current(testapp, legal.id, editor)
-    response = write(
-        testapp, method, item(legal.id), {**editor, "If-Match": if_match}, 412
-    )
+    headers = {**editor, "If-Match": if_match.format(id=legal.id)}
+    response = write(testapp, method, item(legal.id), headers, 412)
     problem(response, 412)
     assert current(testapp, legal.id, editor) == before
 
 
-@pytest.mark.parametrize("if_match", ['"1"', '"5", "1"', "*"])
+@pytest.mark.parametrize("if_match", ['"{id}-1-0"', '"5", "{id}-1-0"', "*"])
 @pytest.mark.parametrize("method", WRITES)
 def test_if_match_that_matches_applies_the_change(
     testapp, legal, editor, method, if_match
 ):
-    write(
-        testapp,
-        method,
-        item(legal.id),
-        {**editor, "If-Match": if_match},
-        SUCCESS[method],
-    )
+    headers = {**editor, "If-Match": if_match.format(id=legal.id)}
+    write(testapp, method, item(legal.id), headers, SUCCESS[method])
     if method == "DELETE":
         testapp.get(item(legal.id), headers=editor, status=404)
     else:

@@ -95,7 +95,7 @@ def test_post_creates_with_location_etag_and_body(testapp, editor, department):
     body = response.json
     assert set(body) == FIELDS
     assert response.headers["Location"].endswith(f"/api/v1/employees/{body['id']}")
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{body["id"]}-1"'
     assert {key: body[key] for key in payload()} == payload()
     assert body["department_id"] == department.id
     assert body["manager_id"] == boss["id"]
@@ -359,20 +359,22 @@ def test_a_name_with_a_nul_character_is_stored_or_refused_never_a_500(testapp, e
 
 def test_get_has_an_etag_and_head_has_no_body(testapp, reader, ada):
     response = testapp.get(item(ada["id"]), headers=reader, status=200)
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{ada["id"]}-1"'
     assert response.json == ada
     head = testapp.head(item(ada["id"]), headers=reader, status=200)
-    assert head.headers["ETag"] == '"1"'
+    assert head.headers["ETag"] == f'"{ada["id"]}-1"'
     assert head.body == b""
 
 
-@pytest.mark.parametrize(("if_none_match", "status"), [('"1"', 304), ('"2"', 200)])
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [('"{id}-1"', 304), ('W/"{id}-1"', 304), ('"{id}-2"', 200), ('"1"', 200)],
+)
 def test_if_none_match(testapp, reader, ada, if_none_match, status):
-    response = testapp.get(
-        item(ada["id"]), headers={**reader, "If-None-Match": if_none_match}
-    )
+    headers = {**reader, "If-None-Match": if_none_match.format(id=ada["id"])}
+    response = testapp.get(item(ada["id"]), headers=headers)
     assert response.status_int == status
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == f'"{ada["id"]}-1"'
     assert (response.body == b"") is (status == 304)
 
 
@@ -408,7 +410,7 @@ def test_put_replaces_everything_resetting_omitted_optional_fields(
     )
 
     body = response.json
-    assert response.headers["ETag"] == '"2"'
+    assert response.headers["ETag"] == f'"{ada["id"]}-2"'
     assert body["first_name"] == "Augusta"
     assert body["salary"] == "120000.00"
     assert body["title"] is None
@@ -464,7 +466,7 @@ def test_patch_changes_only_the_fields_present(
     )
 
     body = response.json
-    assert response.headers["ETag"] == '"2"'
+    assert response.headers["ETag"] == f'"{ada["id"]}-2"'
     assert {key: body[key] for key in changed} == changed
     unchanged = FIELDS - set(changed) - {"version", "updated_at"}
     assert {key: body[key] for key in unchanged} == {key: ada[key] for key in unchanged}
@@ -582,28 +584,29 @@ def test_each_change_adds_exactly_one_to_the_version(testapp, editor, ada):
     for expected, (method, body) in enumerate(changes, start=2):
         response = write(testapp, method, item(ada["id"]), editor, 200, body)
         assert response.json["version"] == expected
-        assert response.headers["ETag"] == f'"{expected}"'
+        assert response.headers["ETag"] == f'"{ada["id"]}-{expected}"'
     assert current(testapp, ada["id"], editor)["version"] == 4
 
 
-@pytest.mark.parametrize("if_match", ['"2"', 'W/"1"', "garbage"])
+@pytest.mark.parametrize(
+    "if_match", ['"{id}-2"', 'W/"{id}-1"', '"1"', "{id}-1", "garbage"]
+)
 @pytest.mark.parametrize("method", WRITES)
 def test_if_match_that_does_not_match_is_412_and_changes_nothing(
     testapp, editor, ada, method, if_match
 ):
-    response = write(
-        testapp, method, item(ada["id"]), {**editor, "If-Match": if_match}, 412
-    )
+    headers = {**editor, "If-Match": if_match.format(id=ada["id"])}
+    response = write(testapp, method, item(ada["id"]), headers, 412)
     problem(response, 412)
     assert current(testapp, ada["id"], editor) == ada
 
 
-@pytest.mark.parametrize("if_match", ['"1"', "*"])
+@pytest.mark.parametrize("if_match", ['"{id}-1"', '"9", "{id}-1"', "*"])
 @pytest.mark.parametrize("method", WRITES)
 def test_if_match_that_matches_applies_the_change(
     testapp, editor, ada, method, if_match
 ):
-    headers = {**editor, "If-Match": if_match}
+    headers = {**editor, "If-Match": if_match.format(id=ada["id"])}
     write(testapp, method, item(ada["id"]), headers, SUCCESS[method])
     if method == "DELETE":
         testapp.get(item(ada["id"]), headers=editor, status=404)

@@ -4,6 +4,7 @@ import pytest
 import webtest
 from openapi_spec_validator import validate
 
+from company_service.db import dispose_engines
 from company_service.openapi import OPERATIONS, DocumentBuilder
 from company_service.views.config import route_views, view_methods
 from tests.conftest import make_app
@@ -14,7 +15,7 @@ def plain_app(app_settings, engine):
     """The service as deployed: no test probes."""
     app = make_app(app_settings, **{"pyramid.includes": ""})
     yield app
-    app.registry["db.engine"].dispose()
+    dispose_engines(app.registry)
 
 
 @pytest.fixture(scope="module")

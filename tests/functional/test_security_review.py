@@ -456,7 +456,8 @@ def make_response(case: str, app: webtest.TestApp, editor: dict, reader: dict) -
         if case == "deleted-204":
             return app.delete(item, headers=editor, status=204)
         if case == "not-modified-304":
-            return app.get(item, headers={**editor, "If-None-Match": '"1"'}, status=304)
+            tag = created.headers["ETag"]
+            return app.get(item, headers={**editor, "If-None-Match": tag}, status=304)
         return app.delete(item, headers={**editor, "If-Match": '"7"'}, status=412)
     if case == "bad-json-400":
         return app.post(DEPARTMENTS, b"{", headers={**editor, **json_type}, status=400)

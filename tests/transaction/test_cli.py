@@ -176,6 +176,44 @@ def test_pshell_offers_dbsession_tm_and_models_and_commit_persists(cli, engine):
     assert count_rows(engine, Department, Department.name == "Never committed") == 0
 
 
+def test_pshell_commits_every_time_and_abort_discards(cli, engine):
+    """One shell, several transactions: the session outlives each of them and
+    joins the next, so every tm.commit() persists, tm.abort() discards, and
+    raw SQL and Core writes commit like ORM ones. (At 6198dcb everything
+    after the first commit was lost without an error.)"""
+    script = "\n".join(
+        [
+            "from sqlalchemy import text, insert",
+            "dbsession.add(models.Department(name='First'))",
+            "tm.commit()",
+            "dbsession.add(models.Department(name='Second'))",
+            "dbsession.flush()",
+            "tm.commit()",
+            "dbsession.add(models.Department(name='Aborted'))",
+            "dbsession.flush()",
+            "tm.abort()",
+            "dbsession.execute(text(\"UPDATE departments SET description = 'raw'"
+            " WHERE name = 'First'\"))",
+            "tm.commit()",
+            "third = models.Department(name='Third')",
+            "dbsession.add(third)",
+            "tm.commit()",
+            "print('names', sorted(d.name for d in"
+            " dbsession.query(models.Department)))",
+            "tm.abort()",
+            "",
+        ]
+    )
+    result = cli("pshell", TESTING_INI, "-p", "python", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "names ['First', 'Second', 'Third']" in result.stdout, result.stdout
+    for name in ("First", "Second", "Third"):
+        assert count_rows(engine, Department, Department.name == name) == 1, name
+    assert count_rows(engine, Department, Department.name == "Aborted") == 0
+    raw = Department.name == "First", Department.description == "raw"
+    assert count_rows(engine, Department, *raw) == 1
+
+
 def test_alembic_command_line_works_with_the_ini(cli):
     result = cli("alembic", "-c", TESTING_INI, "current")
     assert result.returncode == 0, result.stderr

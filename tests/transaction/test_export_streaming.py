@@ -15,6 +15,7 @@ from sqlalchemy import Engine, event, insert
 from sqlalchemy.pool import Pool
 from webob import Request
 
+from company_service.db import dispose_engines
 from company_service.models import Employee, search_key
 from tests.conftest import bearer, make_app
 from tests.support.company import CSV
@@ -26,8 +27,7 @@ BATCH = 3
 def small_batches(app_settings, clean_database) -> Iterator[Router]:
     app = make_app(app_settings, **{"api.csv_batch_size": str(BATCH)})
     yield app
-    app.registry["db.engine"].dispose()
-    app.registry["db.export_engine"].dispose()
+    dispose_engines(app.registry)
 
 
 def pool(app: Router) -> Pool:

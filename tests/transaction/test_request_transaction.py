@@ -115,9 +115,3 @@ def test_every_request_is_an_instance_of_one_class_made_at_start_up(
     )
     assert first.json["class_id"] == second.json["class_id"]
     assert first.json["on_class"] == ["dbsession", "request_id", "tm", "token_identity"]
-
-
-def test_the_app_has_no_event_subscribers(app):
-    """Standard headers are added by a tween: with no subscriber at all,
-    Pyramid skips the five event notifications it would make per request."""
-    assert not app.registry.has_listeners

@@ -18,7 +18,7 @@ import webtest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 
-from company_service.db import is_transient
+from company_service.db import dispose_engines, is_transient
 from company_service.models import Department, Employee
 from tests.conftest import bearer, make_app
 from tests.support.db import count_rows
@@ -117,7 +117,7 @@ def test_when_retries_run_out_the_client_gets_503_and_nothing_partial(
     try:
         answers = race(no_retries, committed_editor_token, counter_employee)
     finally:
-        no_retries.registry["db.engine"].dispose()
+        dispose_engines(no_retries.registry)
 
     statuses = sorted(r.status_int for r in answers.values())
     assert statuses == [200, 503]
@@ -188,7 +188,7 @@ def test_sqlite_a_writer_locked_out_throughout_gets_503_not_500(
             )
     finally:
         sqlite_lock.execute("ROLLBACK")
-        impatient.registry["db.engine"].dispose()
+        dispose_engines(impatient.registry)
     assert response.headers["Retry-After"] == "1"
     assert sum("transient database error" in r.message for r in caplog.records) == 3
     assert count_rows(engine, Department) == 0

@@ -9,7 +9,7 @@ import webtest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from company_service.db import is_unavailable
+from company_service.db import dispose_engines, is_unavailable
 from tests.conftest import bearer, make_app
 
 DOWN = "postgresql+psycopg://nobody@127.0.0.1:1/none"
@@ -71,4 +71,4 @@ def test_a_statement_over_the_time_limit_is_cut_short_with_503(
         assert time.monotonic() - started < 1.5, "the 2 s statement was not cut short"
         assert answer.headers["Retry-After"] == "1"
     finally:
-        app.registry["db.engine"].dispose()
+        dispose_engines(app.registry)
