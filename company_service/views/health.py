@@ -5,8 +5,8 @@ import logging
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..problems import problem_response
 from .config import api_view
@@ -20,16 +20,31 @@ def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def answers(engine: Engine) -> None:
+    """``SELECT 1`` on a pooled connection. One that the server dropped (it
+    restarted) fails first; SQLAlchemy then empties the pool of connections
+    as old, and the check runs once more, as a request would be replayed."""
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+
+
 @api_view(route_name="readyz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def readyz(request: Request) -> dict[str, str] | Response:
-    """The database answers a query on a pooled connection.
+    """The database answers a query on a connection from each request pool
+    (readers' and writers').
 
-    Uses the engine, not ``request.dbsession``: this asks whether a
+    Uses the engines, not ``request.dbsession``: this asks whether a
     connection can be had, and needs no transaction of its own.
     """
     try:
-        with request.registry["db.engine"].connect() as connection:
-            connection.execute(text("SELECT 1"))
+        for name in ("db.engine", "db.writer_engine"):
+            answers(request.registry[name])
     except SQLAlchemyError as error:
         log.warning(
             "readiness check failed: %s", type(error.__cause__ or error).__name__

@@ -63,3 +63,24 @@ def test_a_request_on_a_dropped_connection_is_replayed_and_succeeds(
         assert sorted(names) == ["After the drop", "Before the drop"]
     finally:
         dispose_engines(app.registry)
+
+
+def test_readyz_after_the_server_dropped_its_pooled_connections(
+    app_settings, clean_database, killer
+):
+    """A probe after a database restart must not report the restart's stale
+    connections as an outage: the check replaces them and answers 200."""
+    app = make_app(app_settings)
+    client = webtest.TestApp(app, extra_environ={"HTTP_HOST": "example.com"})
+    try:
+        assert client.get("/readyz").status_int == 200  # pools one connection each
+        which, kill = killer
+        for name in ("db.engine", "db.writer_engine"):
+            with app.registry[name].connect() as pooled:
+                backend = pooled.exec_driver_sql(which).scalar()
+            with clean_database.connect() as other:
+                other.exec_driver_sql(kill.format(int(backend)))
+                other.commit()
+        assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
+    finally:
+        dispose_engines(app.registry)
