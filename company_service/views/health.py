@@ -42,9 +42,14 @@ def readyz(request: Request) -> dict[str, str] | Response:
     Uses the engines, not ``request.dbsession``: this asks whether a
     connection can be had, and needs no transaction of its own.
     """
+    readers, writers = (
+        request.registry["db.engine"],
+        request.registry["db.writer_engine"],
+    )
     try:
-        for name in ("db.engine", "db.writer_engine"):
-            answers(request.registry[name])
+        answers(readers)
+        if writers.pool is not readers.pool:  # SQLite's writers share the pool
+            answers(writers)
     except SQLAlchemyError as error:
         log.warning(
             "readiness check failed: %s", type(error.__cause__ or error).__name__
