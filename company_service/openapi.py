@@ -330,7 +330,9 @@ class DocumentBuilder:
             success["content"] = {op.media_type: {"schema": {"type": "string"}}}
         headers = {}
         if op.etag:
-            headers["ETag"] = {"schema": {"type": "string", "pattern": '^"\\d+"$'}}
+            # "<id>-<version>", and a department's "-<employee_count>" too
+            etag = {"type": "string", "pattern": '^"\\d+-\\d+(-\\d+)?"$'}
+            headers["ETag"] = {"schema": etag}
         if op.location:
             headers["Location"] = {"schema": {"type": "string", "format": "uri"}}
         if op.link:
