@@ -4,21 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= development.ini
+# Every install takes its versions from here; `make lock` re-pins it.
+LOCK := requirements/constraints.txt
+# `make lock LOCK_ARGS=` keeps today's pins and only adds or drops what
+# setup.cfg changed; `LOCK_ARGS="--upgrade-package sqlalchemy"` bumps one.
+LOCK_ARGS ?= --upgrade
 
 .DEFAULT_GOAL := help
-.PHONY: help install run initdb test lint format bench clean
+.PHONY: help install lock run initdb test fuzz lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): setup.cfg pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(STAMP): setup.cfg pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade -c $(LOCK) pip
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install the package with its test tools
+install: $(STAMP) ## Create .venv and install the package and test tools, pinned by the lock
+
+lock: | $(BIN)/python ## Re-pin requirements/constraints.txt to the newest versions setup.cfg allows
+	$(BIN)/python -m pip install --quiet -c $(LOCK) pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(LOCK_ARGS) \
+	  --extra test --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file $(LOCK) setup.cfg
 
 initdb: $(STAMP) ## Migrate the development database to head and add sample data
 	$(BIN)/company-service initdb $(CONFIG) --sample-data
@@ -30,23 +43,35 @@ run: initdb ## Serve the API on http://localhost:6543 with development.ini
 	@echo
 	$(BIN)/pserve $(CONFIG)
 
-test: $(STAMP) ## Run the tests (SQLite; set TEST_DATABASE_URL for another database)
-	$(BIN)/pytest $(PYTEST_ARGS)
+# $(call covered,ARGS): `coverage run ARGS` (its subprocesses measured too, see
+# [tool.coverage] in pyproject.toml), then one data file ($$COVERAGE_FILE, else
+# .coverage) and the branch-coverage report; the status is the command's.
+define covered
+	@$(BIN)/coverage erase
+	@echo 'coverage run $(subst ','\'',$(1))'
+	@status=0; $(BIN)/coverage run $(1) || status=$$?; \
+	$(BIN)/coverage combine --quiet && $(BIN)/coverage report; \
+	exit $$status
+endef
+
+test: $(STAMP) ## Run the tests under coverage (SQLite; set TEST_DATABASE_URL for another database)
+	$(call covered,-m pytest $(PYTEST_ARGS))
 
 fuzz: $(STAMP) ## Fuzz the live server with schemathesis (FUZZ_DATABASE_URL, else SQLite)
-	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
+	$(call covered,fuzz/run.py $(FUZZ_ARGS))
 
-lint: $(STAMP) ## Check style and common mistakes with ruff
+lint: $(STAMP) ## Check style and common mistakes with ruff, and types with mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP) ## Reformat and fix what ruff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Service vs a bare-Core baseline on SQLite and PostgreSQL, 10k-1M rows (needs wrk)
+bench: $(STAMP) ## This tree vs BASE=<commit>'s service (else a bare-Core baseline), side by side (needs wrk)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(if $(BASE),--base $(BASE)) $(BENCH_ARGS)
 
-clean: ## Remove .venv and caches (not the database)
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+clean: ## Remove .venv, caches and coverage data (not the database)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info .coverage .coverage.*

@@ -22,10 +22,13 @@ def request_id(request: Request) -> str:
     Kept in the environ, which pyramid_retry reuses, so every attempt of a
     retried request logs under the id the client finally receives.
     """
-    given = request.headers.get("X-Request-ID", "")
+    given: str = request.headers.get("X-Request-ID", "")
     if SANE_REQUEST_ID.fullmatch(given):
         return given
-    return request.environ.setdefault("company_service.request_id", uuid.uuid4().hex)
+    kept: str = request.environ.setdefault(
+        "company_service.request_id", uuid.uuid4().hex
+    )
+    return kept
 
 
 def add_standard_headers(request: Request, response: Response) -> None:

@@ -39,7 +39,7 @@ class Identity:
 
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if well formed."""
-    header = request.headers.get("Authorization", "")
+    header: str = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not well_formed(token):
@@ -64,7 +64,8 @@ class BearerTokenSecurityPolicy:
     """A Pyramid 2 security policy over the ``api_tokens`` table."""
 
     def identity(self, request: Request) -> Identity | None:
-        return request.token_identity
+        identity: Identity | None = request.token_identity
+        return identity
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.token_identity
@@ -78,10 +79,13 @@ class BearerTokenSecurityPolicy:
             return Allowed(f"role {identity.role} has {permission}")
         return Denied(f"role {identity.role} lacks {permission}")
 
-    def remember(self, request: Request, userid: str, **kw: object) -> list:
+    # Both return the response headers to set: (name, value) pairs.
+    def remember(
+        self, request: Request, userid: str, **kw: object
+    ) -> list[tuple[str, str]]:
         return []  # tokens are issued by the CLI, not by logging in
 
-    def forget(self, request: Request, **kw: object) -> list:
+    def forget(self, request: Request, **kw: object) -> list[tuple[str, str]]:
         return []
 
 

@@ -3,10 +3,11 @@ on SQLite, PostgreSQL and MariaDB."""
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, Text
+from sqlalchemy import DateTime, Dialect, MetaData, String, Table, Text
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -31,6 +32,9 @@ TABLE_ARGS = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model maps one Table (DeclarativeBase only promises a FromClause),
+    # which Core's insert() and update() take and whose .name is known.
+    __table__: ClassVar[Table]
 
 
 def long_text() -> TypeEngine[str]:
@@ -81,9 +85,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def created_time(context: Any) -> datetime:
+def created_time(context: DefaultExecutionContext) -> datetime:
     """Default for ``updated_at``: a new row was last changed when it was made."""
-    return context.get_current_parameters()["created_at"]
+    # SQLAlchemy leaves get_current_parameters() unannotated.
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    created: datetime = parameters["created_at"]
+    return created
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -109,7 +116,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime: pass an aware UTC datetime")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC)

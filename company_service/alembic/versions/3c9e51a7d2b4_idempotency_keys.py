@@ -17,7 +17,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def text(length: int | None = None) -> sa.types.TypeEngine:
+def text(length: int | None = None) -> sa.types.TypeEngine[str]:
     """Text compared by code point, as in the initial revision."""
     if length is None:
         return (

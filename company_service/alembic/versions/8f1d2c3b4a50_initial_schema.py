@@ -9,6 +9,8 @@ so this revision keeps meaning what it meant when later models change.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,10 +21,14 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+# Any: unpacked into create_table(), whose keywords are not all strings.
+MYSQL_TABLE_ARGS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+}
 
 
-def text(length: int) -> sa.types.TypeEngine:
+def text(length: int) -> sa.types.TypeEngine[str]:
     """VARCHAR compared by code point: "C" on PostgreSQL, nopad_bin on MariaDB."""
     return (
         sa.String(length)
@@ -35,7 +41,7 @@ def text(length: int) -> sa.types.TypeEngine:
     )
 
 
-def long_text() -> sa.types.TypeEngine:
+def long_text() -> sa.types.TypeEngine[str]:
     """Unbounded TEXT compared by code point (never indexed)."""
     return (
         sa.Text()
@@ -48,7 +54,7 @@ def long_text() -> sa.types.TypeEngine:
     )
 
 
-def timestamp() -> sa.types.TypeEngine:
+def timestamp() -> sa.types.TypeEngine[datetime]:
     """Naive UTC with microseconds (MariaDB drops them unless asked)."""
     return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
