@@ -20,11 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from company_service.testing import live_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support.server import live_server  # noqa: E402 (needs sys.path)
-
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts"
 

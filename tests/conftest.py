@@ -10,32 +10,39 @@ Two harnesses, as docs/DESIGN.md describes:
   this harness can see the commit veto, retries and commit-time errors.
 
 ``TEST_DATABASE_URL`` picks the database (default: a temporary SQLite file).
+The helpers the fixtures are built on, and that tests import, are in
+:mod:`company_service.testing`, shared with bench/ and fuzz/; test files
+import nothing from here.
 """
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import transaction
 import webtest
-from pyramid.paster import get_appsettings
 from pyramid.router import Router
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from company_service import main
 from company_service.db import make_engine, register_session
-
-from .support.db import delete_all_rows, rebuild_schema, store_token
-from .support.server import LiveServer, live_server
+from company_service.testing import (
+    ROOT,
+    TESTING_INI,
+    LiveServer,
+    app_settings_from,
+    chosen_database_url,
+    delete_all_rows,
+    live_server,
+    make_app,
+    rebuild_schema,
+    store_token,
+)
 
 # The tests choose the database; a developer's DATABASE_URL must not leak in.
 os.environ.pop("DATABASE_URL", None)
 
-ROOT = Path(__file__).resolve().parent.parent
-TESTING_INI = str(ROOT / "testing.ini")
 PROBES = "tests.support.probes"
 
 
@@ -45,18 +52,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return chosen_database_url(tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")
 def app_settings(database_url: str) -> dict[str, Any]:
-    settings = dict(get_appsettings(TESTING_INI))
-    settings["sqlalchemy.url"] = database_url
-    settings["pyramid.includes"] = PROBES
-    return settings
+    return app_settings_from(TESTING_INI, database_url, **{"pyramid.includes": PROBES})
 
 
 @pytest.fixture(scope="session")
@@ -65,10 +66,6 @@ def engine(app_settings: dict[str, Any]) -> Iterator[Engine]:
     rebuild_schema(engine)
     yield engine
     engine.dispose()
-
-
-def make_app(app_settings: dict[str, Any], **overrides: Any) -> Router:
-    return main({}, **{**app_settings, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +154,3 @@ def server(
     workdir = tmp_path_factory.mktemp("server")
     with live_server(ROOT / "development.ini", database_url, workdir) as running:
         yield running
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,7 @@ import pytest
 import webtest
 
 from company_service.db import dispose_engines
-from tests.conftest import make_app
+from company_service.testing import make_app
 
 ORIGIN = "https://app.example"
 

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 PROBE = "/api/v1/_probe"
 LEAKS = (

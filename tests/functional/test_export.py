@@ -11,10 +11,9 @@ import io
 
 import pytest
 
-from tests.conftest import bearer
+from company_service.testing import bearer, store_token
 from tests.support.api import error_locs, problem
 from tests.support.company import CSV, EMPLOYEES, HEADER, make_company
-from tests.support.db import store_token
 
 
 def as_csv(value: object) -> str:

@@ -2,7 +2,7 @@
 
 from sqlalchemy import event
 
-from tests.conftest import make_app
+from company_service.testing import make_app
 
 
 def test_healthz_answers_without_touching_the_database(app, testapp):

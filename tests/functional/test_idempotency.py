@@ -7,8 +7,7 @@ from sqlalchemy import func, select, update
 
 from company_service.models import Department, Employee, IdempotencyKey
 from company_service.services import idempotency
-from tests.conftest import bearer
-from tests.support.db import store_token
+from company_service.testing import bearer, store_token
 
 DEPARTMENTS = "/api/v1/departments"
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from webob import Request
 
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 API = "/api/v1"
 DEPARTMENTS = f"{API}/departments"

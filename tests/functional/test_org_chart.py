@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from company_service.models import Employee
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 API = "/api/v1/employees"
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from company_service.models import Department, Employee
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 EMPLOYEES = "/api/v1/employees"
 DEPARTMENTS = "/api/v1/departments"

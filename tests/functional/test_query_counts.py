@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, insert, select
 
 from company_service.models import Department, Employee, name_key, search_key
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 EMPLOYEES = "/api/v1/employees"
 DEPARTMENTS = "/api/v1/departments"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, select
 
 from company_service.models import Department, Employee
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 
 @pytest.fixture

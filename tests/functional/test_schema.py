@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from company_service.models import Base
-from tests.support.db import alembic_config
+from company_service.testing import alembic_config
 
 
 def test_models_and_migrations_agree(engine):

@@ -30,9 +30,15 @@ from webob import Request
 from company_service import cli
 from company_service.models import ApiToken
 from company_service.models.meta import Base
+from company_service.testing import (
+    ROOT,
+    TESTING_INI,
+    bearer,
+    committed,
+    make_app,
+    store_token,
+)
 from company_service.tokens import hash_token, new_token
-from tests.conftest import ROOT, TESTING_INI, bearer, make_app
-from tests.support.db import committed, store_token
 
 API = "/api/v1"
 PROBE = f"{API}/_probe"

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import event
 
 from company_service.models import Department, Employee
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 
 def test_per_department_figures_over_active_staff(

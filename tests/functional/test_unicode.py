@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 NAMES = [
     ("Σοφία", "Παπαδοπούλου"),

@@ -6,7 +6,7 @@ the ETag was the version alone, and a department's ETag ignored its count."""
 import pytest
 from sqlalchemy import inspect, text
 
-from tests.conftest import bearer
+from company_service.testing import bearer
 from tests.support.api import problem
 
 API = "/api/v1"

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import transaction
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
@@ -23,6 +23,7 @@ from company_service.models import Department, Employee
 from company_service.problems import problem_response
 from company_service.schemas.department import DepartmentIn
 from company_service.schemas.employee import EmployeeIn
+from company_service.schemas.types import InputModel
 from company_service.security import EDIT, VIEW
 from company_service.services.departments import DepartmentService
 from company_service.services.employees import EmployeeService
@@ -31,14 +32,13 @@ from company_service.views.body import parse_body
 PREFIX = "/api/v1/_probe"
 
 
-class NewDepartment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewDepartment(InputModel):  # read-only fields ignored, as in the service
     name: str = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
 
 
 def create_department(request: Request) -> dict[str, Any]:
-    body = parse_body(request, NewDepartment, read_only=("id", "version"))
+    body = parse_body(request, NewDepartment)
     department = Department(name=body.name, description=body.description)
     request.dbsession.add(department)
     request.dbsession.flush()
@@ -230,19 +230,6 @@ def commit_in_view(request: Request) -> dict[str, Any]:
     return {}
 
 
-def request_class(request: Request) -> dict[str, Any]:
-    """The class of this request and where its reified properties live."""
-    cls = type(request)
-    return {
-        "class_id": id(cls),
-        "on_class": sorted(
-            name
-            for name in ("dbsession", "tm", "token_identity", "request_id")
-            if name in cls.__dict__
-        ),
-    }
-
-
 PROBES = (
     ("probe.departments", "/departments", "POST", EDIT, create_department),
     ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
@@ -258,7 +245,6 @@ PROBES = (
     ("probe.slow_write", "/slow-write", "POST", EDIT, slow_write),
     ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
     ("probe.commit_in_view", "/commit-in-view", "POST", EDIT, commit_in_view),
-    ("probe.request_class", "/request-class", "GET", VIEW, request_class),
 )
 
 

@@ -1,40 +1,13 @@
 """The company-service command and pshell, run as real processes."""
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from company_service.models import ApiToken, Department, Employee
-from tests.conftest import TESTING_INI, bearer
-from tests.support.db import count_rows
-
-BIN = Path(sys.executable).parent
-
-
-def run(
-    *args: str, database_url: str, stdin: str | None = None
-) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [str(BIN / args[0]), *args[1:]],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, status: int = 1) -> str:
-    assert result.returncode == status
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+from company_service.testing import TESTING_INI, bearer, count_rows
+from tests.support.cli import assert_one_line_error, run
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import select
 
 from company_service.models import Department
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 PROBE = "/api/v1/_probe"
 

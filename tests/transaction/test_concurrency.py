@@ -4,8 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import bearer
-from tests.support.db import committed, store_token
+from company_service.testing import bearer, committed, store_token
 
 THREADS = 8
 INCREMENTS_PER_THREAD = 5

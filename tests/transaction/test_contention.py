@@ -27,9 +27,15 @@ import pytest
 from sqlalchemy import Engine, select
 
 from company_service.models import Employee
-from tests.conftest import ROOT, bearer
-from tests.support.db import committed, store_token
-from tests.support.server import Answer, LiveServer, live_server
+from company_service.testing import (
+    ROOT,
+    Answer,
+    LiveServer,
+    bearer,
+    committed,
+    live_server,
+    store_token,
+)
 
 REPETITIONS = 10
 PATCHERS = 20

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from tests.conftest import ROOT
+from company_service.testing import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"

@@ -17,7 +17,7 @@ from webob import Request
 
 from company_service.db import dispose_engines
 from company_service.models import Employee, search_key
-from tests.conftest import bearer, make_app
+from company_service.testing import bearer, make_app
 from tests.support.company import CSV
 
 BATCH = 3

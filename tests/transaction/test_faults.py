@@ -17,9 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from company_service.models import Department
-from tests.conftest import ROOT, bearer
-from tests.support.db import committed, store_token
-from tests.support.server import live_server
+from company_service.testing import ROOT, bearer, committed, live_server, store_token
 
 pytestmark = pytest.mark.faults
 

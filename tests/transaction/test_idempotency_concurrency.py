@@ -4,8 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from company_service.models import Department, IdempotencyKey
-from tests.conftest import bearer
-from tests.support.db import committed, count_rows, store_token
+from company_service.testing import bearer, committed, count_rows, store_token
 
 CLIENTS = 8
 

@@ -18,10 +18,9 @@ import pytest
 from sqlalchemy import select, update
 
 from company_service.models import Employee
-from tests.conftest import TESTING_INI, bearer
+from company_service.testing import TESTING_INI, bearer, count_rows
+from tests.support.cli import BIN, assert_one_line_error, run
 from tests.support.company import CSV, EMPLOYEES, HEADER, make_company
-from tests.support.db import count_rows
-from tests.transaction.test_cli import BIN, assert_one_line_error, run
 
 
 @pytest.fixture

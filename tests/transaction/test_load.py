@@ -21,9 +21,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from company_service.models import Department, Employee, search_key
-from tests.conftest import ROOT, bearer
-from tests.support.db import committed, store_token
-from tests.support.server import live_server
+from company_service.testing import ROOT, bearer, committed, live_server, store_token
 
 CLIENTS = 16
 SECONDS = 8

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from company_service.db import make_engine
-from tests.support.db import alembic_config
+from company_service.testing import alembic_config
 
 BEFORE = "3c9e51a7d2b4"  # the revision before ids were kept
 

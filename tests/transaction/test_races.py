@@ -34,9 +34,15 @@ from company_service.models import (
     name_key,
     search_key,
 )
-from tests.conftest import ROOT, bearer
-from tests.support.db import committed, store_token
-from tests.support.server import Answer, LiveServer, live_server
+from company_service.testing import (
+    ROOT,
+    Answer,
+    LiveServer,
+    bearer,
+    committed,
+    live_server,
+    store_token,
+)
 
 REPETITIONS = 25
 SERVER_THREADS = "8"

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import insert, select
 
 from company_service.models import Department, Employee
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 THEN = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -7,8 +7,7 @@ as another client would: what it finds is what the request really committed.
 from sqlalchemy import select
 
 from company_service.models import Department
-from tests.conftest import bearer
-from tests.support.db import count_rows
+from company_service.testing import bearer, count_rows
 
 PROBE = "/api/v1/_probe"
 
@@ -102,16 +101,3 @@ def test_a_view_that_commits_the_session_itself_is_refused(
     )
     assert response.content_type == "application/problem+json"
     assert count_rows(engine, Department) == 0
-
-
-def test_every_request_is_an_instance_of_one_class_made_at_start_up(
-    real_app, committed_editor_token
-):
-    """The reified properties live on the request class, so Pyramid makes no
-    class per request (see company_service/request_class.py)."""
-    first, second = (
-        real_app.get(f"{PROBE}/request-class", headers=bearer(committed_editor_token))
-        for _ in range(2)
-    )
-    assert first.json["class_id"] == second.json["class_id"]
-    assert first.json["on_class"] == ["dbsession", "request_id", "tm", "token_identity"]

@@ -20,8 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from company_service.db import dispose_engines, is_transient
 from company_service.models import Department, Employee
-from tests.conftest import bearer, make_app
-from tests.support.db import count_rows
+from company_service.testing import bearer, count_rows, make_app
 
 PROBE = "/api/v1/_probe"
 

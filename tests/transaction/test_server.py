@@ -1,7 +1,6 @@
 """The real thing: pserve runs waitress from development.ini; we use a socket."""
 
-from tests.conftest import bearer
-from tests.support.db import committed, store_token
+from company_service.testing import bearer, committed, store_token
 
 
 def test_the_server_is_alive_and_ready(server):

@@ -10,9 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from company_service.models import Department
-from tests.conftest import ROOT, bearer
-from tests.support.db import committed, store_token
-from tests.support.server import LiveServer, Process, live_server
+from company_service.testing import (
+    ROOT,
+    LiveServer,
+    Process,
+    bearer,
+    committed,
+    live_server,
+    store_token,
+)
 
 PROBES = {"pyramid.includes": "tests.support.probes"}
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import bearer
+from company_service.testing import bearer
 
 PROBE = "/api/v1/_probe"
 

@@ -15,8 +15,7 @@ from sqlalchemy import Engine, select
 
 from company_service.db import dispose_engines
 from company_service.models import Department
-from tests.conftest import bearer, make_app
-from tests.support.db import committed, store_token
+from company_service.testing import bearer, committed, make_app, store_token
 
 KILLERS = {
     "postgresql": ("SELECT pg_backend_pid()", "SELECT pg_terminate_backend({})"),

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from company_service.db import dispose_engines, is_unavailable
-from tests.conftest import bearer, make_app
+from company_service.testing import bearer, make_app
 
 DOWN = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 

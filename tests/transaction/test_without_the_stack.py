@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from company_service.models import Department, Employee, search_key
-from tests.conftest import bearer
-from tests.support.db import count_rows
+from company_service.testing import bearer, count_rows
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

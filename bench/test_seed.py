@@ -1,13 +1,15 @@
 """make bench's seeding: the rows the database generates must be rows the
-service itself would have written (same search key, valid JSON shape)."""
+service itself would have written (same search key, valid JSON shape).
+
+Bench's own test, run by ``make test`` (pytest's testpaths include bench/)."""
 
 from sqlalchemy import create_engine, func, select
 
 from bench.seed import fresh_database, seed
 from company_service.models import ApiToken, Department, Employee, search_key
-from company_service.schemas.employee import EmployeeOut, employee_json
+from company_service.schemas.employee import EmployeeOut
 from company_service.services.employees import EMPLOYEE_COLUMNS
-from tests.support.db import rebuild_schema
+from company_service.testing import rebuild_schema
 
 
 def test_seeding_writes_what_the_service_would(tmp_path):
@@ -33,5 +35,5 @@ def test_seeding_writes_what_the_service_would(tmp_path):
         assert employee.search_key == search_key(
             employee.first_name, employee.last_name, employee.email
         )
-        EmployeeOut.model_validate(employee_json(employee))  # fields present, typed
+        EmployeeOut.model_validate(employee)  # fields present, typed
     assert employees[9].manager_id == 1 and employees[8].manager_id is None
