@@ -5,8 +5,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 
-from .request_class import bake_request_properties
-from .views.config import require_permissions
+from .introspection import require_permissions
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
@@ -18,10 +17,10 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".db")
     config.include(".body_limit")
     config.include(".security")
-    config.include(".paging")
+    config.include(".cursors")
     config.include(".views.idempotency")
+    config.include(".views.query")
     config.include(".routes")
     config.scan(".views")
     require_permissions(config)
-    bake_request_properties(config)
     return config.make_wsgi_app()

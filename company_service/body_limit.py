@@ -6,7 +6,7 @@ policy wraps pyramid_retry's and answers a Content-Length above
 ``api.max_body_bytes`` with the contract's 413 problem first.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyramid.config import PHASE3_CONFIG, Configurator
@@ -15,9 +15,14 @@ from pyramid.router import Router, default_execution_policy
 
 from .problems import problem_response
 from .request_id import add_standard_headers
-from .views.body import max_body_bytes
 
 Policy = Callable[[dict[str, Any], Router], Any]
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes(settings: Mapping[str, Any]) -> int:
+    """``api.max_body_bytes``: the largest body any view will read."""
+    return int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
 
 
 def body_limit_policy(inner: Policy, limit: int) -> Policy:

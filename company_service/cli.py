@@ -19,6 +19,7 @@ from typing import NoReturn, TextIO
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import bootstrap, get_appsettings
+from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -55,12 +56,12 @@ def config_path(config_uri: str) -> str:
 def app_session(config_uri: str) -> Iterator[Session]:
     """``request.dbsession`` of a bootstrapped app, in one transaction.
 
-    The request is a POST so that, on SQLite, the transaction takes the write
-    lock up front, exactly as a writing HTTP request does.
+    The request is a POST, as a writing HTTP request is: its session uses
+    the writers' engine (READ COMMITTED with row locks; on SQLite the
+    write lock up front).
     """
-    with bootstrap(config_uri) as env:  # a request made by the app's own factory
+    with bootstrap(config_uri, request=Request.blank("/", POST={})) as env:
         request = env["request"]
-        request.method = "POST"
         with request.tm:
             yield request.dbsession
 

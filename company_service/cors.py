@@ -14,8 +14,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.settings import aslist
 
+from .introspection import allowed_methods
 from .request_id import STANDARD_HEADERS_TWEEN
-from .views.config import allowed_methods
 
 EXPOSED_HEADERS = "ETag, Link, Location, X-Request-ID"
 ALLOWED_HEADERS = ", ".join(

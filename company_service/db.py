@@ -13,8 +13,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-import pymysql
 import pyramid_tm
 import transaction
 import transaction.interfaces
@@ -29,20 +27,10 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import drivers
 from .services.errors import Contended
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# MariaDB/MySQL: 1213 deadlock, 1205 lock wait timeout, 1020 record changed
-# since last read (snapshot isolation). All mean "try the whole thing again".
-MYSQL_TRANSIENT_ERRNOS = frozenset({1020, 1205, 1213})
-# MariaDB/MySQL: the server is gone or going (2003 cannot connect, 2006 gone
-# away, 2013 lost connection, 1053 shutting down, 1927 connection killed) or
-# the statement ran past max_statement_time (1969).
-MYSQL_UNAVAILABLE_ERRNOS = frozenset({1053, 1927, 1969, 2003, 2006, 2013})
-# PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
-# 57014 statement_timeout.
-POSTGRES_UNAVAILABLE = ("08", "57P0", "57014")
 
 
 def database_url(settings: Mapping[str, Any]) -> str:
@@ -100,7 +88,7 @@ def make_engine(
                 "innodb_snapshot_isolation = ON"
             )
         options.setdefault("pool_timeout", timeout)
-    engine = engine_from_config(settings, "sqlalchemy.", **options)
+    engine = engine_from_config(dict(settings), "sqlalchemy.", **options)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
     return engine
@@ -154,15 +142,7 @@ def is_transient(exc: BaseException) -> bool:
         # as old, so the next attempt connects afresh. A failed COMMIT has no
         # statement: its outcome is unknown, so it is never replayed.
         return True
-    orig = exc.orig
-    if isinstance(orig, psycopg.Error):  # 40001 serialization failure, 40P01 deadlock
-        return (orig.sqlstate or "").startswith("40")
-    if isinstance(orig, pymysql.err.OperationalError):
-        return bool(orig.args) and orig.args[0] in MYSQL_TRANSIENT_ERRNOS
-    if isinstance(orig, sqlite3.OperationalError):
-        message = str(orig)
-        return "locked" in message or "busy" in message
-    return False
+    return drivers.lost_a_race(exc)
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -179,14 +159,7 @@ def is_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated:
         return True
-    orig = exc.orig
-    if isinstance(orig, psycopg.OperationalError):
-        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_UNAVAILABLE)
-    if isinstance(orig, pymysql.err.MySQLError):
-        return bool(orig.args) and orig.args[0] in MYSQL_UNAVAILABLE_ERRNOS
-    if isinstance(orig, sqlite3.OperationalError):
-        return "unable to open database" in str(orig)
-    return False
+    return drivers.unavailable(exc)
 
 
 def request_dbsession(request: Request) -> Session:
@@ -204,6 +177,7 @@ def request_dbsession(request: Request) -> Session:
         bind = registry["db.writer_engine"] if writer else registry["db.engine"]
         session = registry["dbsession_factory"](bind=bind)
         register_session(session, request.tm)
+    assert isinstance(session, Session)
     return session
 
 
@@ -268,6 +242,7 @@ def includeme(config: Configurator) -> None:
     # any statement, where it cannot be told apart from a failed COMMIT.
     # SQLite has one writer at a time: the writer handle only asks for
     # BEGIN IMMEDIATE.
+    writer: Engine
     if engine.dialect.name == "sqlite":
         writer = engine.execution_options(sqlite_writer=True)
     else:

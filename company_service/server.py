@@ -16,24 +16,19 @@ import threading
 import time
 from typing import Any
 
-from waitress.server import BaseWSGIServer, create_server
+from waitress.server import create_server
+
+from .waitress_drain import busy, stop_accepting
 
 
 def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) -> int:
     grace = float(settings.pop("shutdown_grace_seconds", 10))
     server = create_server(app, **settings)
-    sockets = getattr(server, "map", None) or server._map  # one listener or several
-
-    def busy() -> bool:
-        tasks = server.task_dispatcher
-        unsent = any(getattr(c, "total_outbufs_len", 0) for c in list(sockets.values()))
-        return bool(tasks.active_count or tasks.queue or unsent)
-
     stopping = threading.Event()
 
     def drain_then_stop() -> None:
         deadline = time.monotonic() + grace
-        while busy() and time.monotonic() < deadline:
+        while busy(server) and time.monotonic() < deadline:
             time.sleep(0.05)
         # Back into on_sigterm, in the main thread. (interrupt_main() without
         # a signal fakes SIGINT, which does nothing where SIGINT is ignored,
@@ -44,9 +39,7 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
         if stopping.is_set():  # the drain is over, or a second SIGTERM: stop now
             raise KeyboardInterrupt  # waitress closes down on KeyboardInterrupt
         stopping.set()
-        for listener in list(sockets.values()):
-            if isinstance(listener, BaseWSGIServer):
-                listener.accepting = False
+        stop_accepting(server)
         threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_sigterm)

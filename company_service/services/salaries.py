@@ -1,13 +1,13 @@
 """A department-wide raise: one set-based UPDATE, all rows or none."""
 
 from decimal import Decimal
+from typing import Any
 
-import psycopg
-import pymysql
-from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from .. import drivers
 from ..models import Employee
 from ..models.meta import utcnow
 from .departments import DepartmentService
@@ -17,18 +17,6 @@ from .errors import InvalidInput
 # new = cents * (10^6 + percent * 10^4) / 10^6, rounded half-up. With
 # cents < 10^12 and the factor <= 2 * 10^6 the product fits in 64 bits.
 SCALE = 10**6
-MYSQL_CHECK_FAILED = 4025
-
-
-def is_check_violation(error: DBAPIError) -> bool:
-    """PostgreSQL 23514, MariaDB 4025 (which PyMySQL raises as an
-    OperationalError, not an IntegrityError), SQLite's message."""
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23514"
-    if isinstance(orig, pymysql.err.MySQLError):
-        return bool(orig.args) and orig.args[0] == MYSQL_CHECK_FAILED
-    return "CHECK constraint failed" in str(orig)
 
 
 def raise_salaries(session: Session, department_id: int, percent: Decimal) -> int:
@@ -51,9 +39,10 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
         .execution_options(synchronize_session=False)
     )
     try:
-        return session.execute(statement).rowcount
+        result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+        return result.rowcount
     except (IntegrityError, OperationalError) as error:
-        if not is_check_violation(error):
+        if not drivers.check_violation(error):
             raise
         raise InvalidInput(
             [

@@ -1,0 +1,80 @@
+"""What each database driver's errors mean: the one module that knows.
+
+psycopg 3 reports a SQLSTATE, PyMySQL a MariaDB error number, sqlite3 only
+a message. Everything above this module asks a question ("was this a
+unique violation?", "is it worth running the request again?") and never
+looks at a driver's exception itself.
+"""
+
+import sqlite3
+
+import psycopg
+import pymysql
+from sqlalchemy.exc import DBAPIError
+
+# MariaDB: 1213 deadlock, 1205 lock wait timeout, 1020 record changed since
+# last read (snapshot isolation). All mean "try the whole thing again".
+MYSQL_TRANSIENT = frozenset({1020, 1205, 1213})
+# MariaDB: the server is gone or going (2003 cannot connect, 2006 gone away,
+# 2013 lost connection, 1053 shutting down, 1927 connection killed) or the
+# statement ran past max_statement_time (1969).
+MYSQL_UNAVAILABLE = frozenset({1053, 1927, 1969, 2003, 2006, 2013})
+MYSQL_DUPLICATE_ENTRY = 1062
+MYSQL_CHECK_FAILED = 4025  # raised as an OperationalError, not an IntegrityError
+# PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
+# 57014 statement_timeout.
+POSTGRES_UNAVAILABLE = ("08", "57P0", "57014")
+
+
+def _mysql_errno(error: BaseException) -> int | None:
+    if isinstance(error, pymysql.err.MySQLError) and error.args:
+        code = error.args[0]
+        return code if isinstance(code, int) else None
+    return None
+
+
+def lost_a_race(error: DBAPIError) -> bool:
+    """A serialization failure, deadlock, lock timeout or busy database:
+    the same transaction, run again, may well succeed."""
+    orig = error.orig
+    if isinstance(orig, psycopg.Error):  # 40001 serialization, 40P01 deadlock
+        return (orig.sqlstate or "").startswith("40")
+    if isinstance(orig, pymysql.err.OperationalError):
+        return _mysql_errno(orig) in MYSQL_TRANSIENT
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig)
+        return "locked" in message or "busy" in message
+    return False
+
+
+def unavailable(error: DBAPIError) -> bool:
+    """The database cannot answer now: down, restarting, or too slow."""
+    orig = error.orig
+    if isinstance(orig, psycopg.OperationalError):
+        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_UNAVAILABLE)
+    if isinstance(orig, pymysql.err.MySQLError):
+        return _mysql_errno(orig) in MYSQL_UNAVAILABLE
+    if isinstance(orig, sqlite3.OperationalError):
+        return "unable to open database" in str(orig)
+    return False
+
+
+def unique_violation(error: DBAPIError) -> bool:
+    orig = error.orig
+    if isinstance(orig, psycopg.Error):
+        return orig.sqlstate == "23505"
+    if isinstance(orig, pymysql.err.IntegrityError):
+        return _mysql_errno(orig) == MYSQL_DUPLICATE_ENTRY
+    if isinstance(orig, sqlite3.IntegrityError):
+        return str(orig).startswith("UNIQUE constraint failed")
+    return False
+
+
+def check_violation(error: DBAPIError) -> bool:
+    """A CHECK constraint refused the statement."""
+    orig = error.orig
+    if isinstance(orig, psycopg.Error):
+        return orig.sqlstate == "23514"
+    if isinstance(orig, pymysql.err.MySQLError):
+        return _mysql_errno(orig) == MYSQL_CHECK_FAILED
+    return "CHECK constraint failed" in str(orig)
