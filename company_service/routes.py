@@ -5,7 +5,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 API = "/api/v1"
 DOCS_STATIC = f"{API}/docs/static"
-ID = r"{id:\d+}"
+ID = r"{id:[0-9]+}"  # ASCII digits: \d also matches fullwidth ones, int() too
 
 
 def includeme(config: Configurator) -> None:

@@ -4,15 +4,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from .types import NO_NUL, Name, Timestamp
-
-READ_ONLY = ("id", "employee_count", "created_at", "updated_at", "version")
+from .types import NO_NUL, InputModel, Name, Timestamp
 
 
-class DepartmentIn(BaseModel):
+class DepartmentIn(InputModel):
     """POST and PUT, and PATCH after merging (see services)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name
     description: (
@@ -21,6 +17,11 @@ class DepartmentIn(BaseModel):
 
 
 class DepartmentOut(BaseModel):
+    """The representation, from a row of a department's columns and its
+    ``employee_count``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     description: str | None
@@ -28,17 +29,3 @@ class DepartmentOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     version: int
-
-
-def department_json(department: object, employee_count: int) -> dict:
-    return DepartmentOut.model_validate(
-        {
-            "id": department.id,
-            "name": department.name,
-            "description": department.description,
-            "employee_count": employee_count,
-            "created_at": department.created_at,
-            "updated_at": department.updated_at,
-            "version": department.version,
-        }
-    ).model_dump(mode="json")

@@ -3,25 +3,21 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from .employee import EmployeeIn
-from .types import decimal_parser
+from .types import Cents, InputModel, decimal_parser
 
 PERCENT_TEXT = r"^-?\d{1,3}(\.\d{1,4})?$"
 
 MAX_BULK_ITEMS = 1000
 
 
-class BulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkIn(InputModel):
     items: list[EmployeeIn] = Field(min_length=1, max_length=MAX_BULK_ITEMS)
 
 
-class RaiseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RaiseIn(InputModel):
     percent: Annotated[
         Decimal,
         BeforeValidator(decimal_parser(PERCENT_TEXT)),
@@ -52,7 +48,7 @@ class DepartmentStats(BaseModel):
     name: str
     headcount: int
     active_headcount: int
-    total_salary: str | None
-    avg_salary: str | None
-    min_salary: str | None
-    max_salary: str | None
+    total_salary: Cents | None
+    avg_salary: Cents | None
+    min_salary: Cents | None
+    max_salary: Cents | None

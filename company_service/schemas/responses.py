@@ -1,7 +1,7 @@
-"""Response envelopes, for the OpenAPI document.
+"""Response envelopes: what the views return, and the OpenAPI document shows.
 
-The views build these shapes as plain dicts; the fuzzing in CI checks every
-response against these models, so the two cannot drift apart.
+The renderer encodes them (renderers.py); the fuzzing in CI checks every
+response against the document made from them.
 """
 
 from typing import Literal

@@ -3,14 +3,12 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Department, Employee
-from ..models.meta import utcnow
 from ..schemas.employee import EmployeeIn
-from .employees import EMPLOYEE_COLUMNS, employees, new_employee_row
 from .errors import Conflict, Contended, InvalidInput
 
 
@@ -19,29 +17,29 @@ def item_error(index: int, field: str, message: str, kind: str) -> dict[str, Any
 
 
 class BulkCreate:
-    """Checks the whole batch first, then stores it with one multi-row INSERT."""
+    """Checks the whole batch first, then stores it in one flush."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def __call__(self, items: Sequence[EmployeeIn]) -> list[Row[Any]]:
+    def __call__(self, items: Sequence[EmployeeIn]) -> list[Employee]:
+        """The stored employees, in the order given.
+
+        Through the unit of work, as every employee is written: SQLAlchemy
+        sends the batch as multi-row INSERT ... RETURNING statements
+        ("insertmanyvalues"), and the flush events keep the derived columns.
+        """
         self._check_references(items)
         self._check_duplicates(items)
-        now = utcnow()
-        rows = [new_employee_row(item, now) for item in items]
-        # Without sort_by_parameter_order: asking the database to keep the
-        # parameters' order makes SQLAlchemy send one row per statement on
-        # some backends. Emails are unique in the batch, so they restore it.
-        # Rows, not Employee objects: the response needs only the values.
-        statement = insert(employees).returning(*EMPLOYEE_COLUMNS)
-        connection = self.session.connection()
+        employees = [Employee(**item.model_dump()) for item in items]
+        self.session.add_all(employees)
         try:
-            stored = {e.email: e for e in connection.execute(statement, rows)}
+            self.session.flush()
         except IntegrityError:
             # A concurrent request stored one of these emails after our check;
             # run again, and the check above will name the item.
             raise Contended("a concurrent write collided with this batch") from None
-        return [stored[item.email] for item in items]
+        return employees
 
     def _check_references(self, items: Sequence[EmployeeIn]) -> None:
         """Every department and manager named must exist: two queries in all."""
@@ -85,7 +83,9 @@ class BulkCreate:
             errors.sort(key=lambda error: error["loc"][2])
             raise Conflict(f"{len(errors)} items collide", errors=errors)
 
-    def _existing(self, model: type, ids: set[int | None]) -> set[int]:
+    def _existing(
+        self, model: type[Employee | Department], ids: set[int | None]
+    ) -> set[int]:
         wanted = {i for i in ids if i is not None}
         if not wanted:
             return set()

@@ -2,35 +2,41 @@
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import drivers
 from ..models import Department, Employee
 from ..paging import SortField
 from ..schemas.department import DepartmentIn
 from .errors import Conflict, NotFound
-from .integrity import is_unique_violation
-from .listing import Page, PageRequest, fetch_page
+from .listing import Page, PageRequest, Record, fetch_page
 from .versions import Expected, check_state, state_tag, versioned_write
 
+departments = Department.__table__
+employees = Employee.__table__
+
 SORT_FIELDS = {
-    "id": SortField(Department.id, int),
-    "name": SortField(Department.name, str),
-    "created_at": SortField(Department.created_at, datetime),
+    "id": SortField(departments.c.id, int),
+    "name": SortField(departments.c.name, str),
+    "created_at": SortField(departments.c.created_at, datetime),
 }
 
 # Counted in the same statement as the departments: no query per row.
 EMPLOYEE_COUNT = (
-    select(func.count(Employee.id))
-    .where(Employee.department_id == Department.id)
-    .correlate(Department)
+    select(func.count(employees.c.id))
+    .where(employees.c.department_id == departments.c.id)
+    .correlate(departments)
     .scalar_subquery()
     .label("employee_count")
 )
+# Reads select columns (a row per department, with its count), which the
+# representation is made from directly; writes load Department objects.
+WITH_COUNT = select(*departments.c, EMPLOYEE_COUNT)
 
 
-def department_tag(department: Department, employee_count: int) -> str:
+def department_tag(department: Department | Record, employee_count: int) -> str:
     """The state tag of the ETag: the count is part of the representation,
     so a new or departed member changes the tag too."""
     return state_tag(department.id, department.version, employee_count)
@@ -48,26 +54,28 @@ class DepartmentService:
             raise NotFound(f"no department with id {department_id}")
         return department
 
-    def get_with_count(self, department_id: int) -> tuple[Department, int]:
-        """The department and its employee count, in one statement."""
-        row = self.session.execute(
-            select(Department, EMPLOYEE_COUNT).where(Department.id == department_id)
+    def row(self, department_id: int) -> Record:
+        """The department's columns and employee count, in one statement."""
+        found = self.session.execute(
+            WITH_COUNT.where(departments.c.id == department_id)
         ).first()
-        if row is None:
+        if found is None:
             raise NotFound(f"no department with id {department_id}")
-        return row[0], row[1]
+        return found
 
     def employee_count(self, department_id: int) -> int:
-        return self.session.scalar(
-            select(func.count(Employee.id)).where(
-                Employee.department_id == department_id
+        return (
+            self.session.scalar(
+                select(func.count(employees.c.id)).where(
+                    employees.c.department_id == department_id
+                )
             )
+            or 0
         )
 
-    def page(self, page: PageRequest) -> Page:
-        """Rows of (Department, employee_count)."""
-        statement: Select = select(Department, EMPLOYEE_COUNT)
-        return fetch_page(self.session, statement, page)
+    def page(self, page: PageRequest) -> Page[Record]:
+        """Rows of a department's columns and its employee_count."""
+        return fetch_page(self.session, WITH_COUNT, page)
 
     def create(self, data: DepartmentIn) -> Department:
         department = Department(**data.model_dump())
@@ -113,7 +121,7 @@ class DepartmentService:
         try:
             self.session.flush()
         except IntegrityError as error:
-            if is_unique_violation(error):
+            if drivers.unique_violation(error):
                 raise Conflict(
                     f"a department named {name!r} already exists",
                     loc=["body", "name"],

@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, Engine, Select, select, type_coerce
 from ..models import search_key
 from ..paging import Sort
 from ..schemas.employee import EmployeeIn, EmployeeOut
-from ..schemas.types import MAX_ID, cents_text
+from ..schemas.types import MAX_ID, cents_text, naive_utc_timestamp
 from .employees import EmployeeFilters, employees
 
 FIELDS = tuple(EmployeeOut.model_fields)  # the representation's names, in order
@@ -61,8 +61,8 @@ def csv_row(row: Sequence[Any]) -> tuple[Any, ...]:
         department,
         manager,
         "true" if active else "false",
-        f"{created.isoformat()}Z",  # naive UTC (see COLUMNS)
-        f"{updated.isoformat()}Z",
+        naive_utc_timestamp(created),  # as stored (see COLUMNS)
+        naive_utc_timestamp(updated),
         version,
     )
 

@@ -4,17 +4,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import CTE, Row, Select, bindparam, func, insert, literal, select
+from sqlalchemy import CTE, Select, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from ..models import Department, Employee, fold, search_key
-from ..models.meta import utcnow
+from .. import drivers
+from ..models import Department, Employee, fold
 from ..paging import SortField
 from ..schemas.employee import EmployeeIn
 from .errors import Conflict, InvalidInput, NotFound
-from .integrity import is_unique_violation
-from .listing import Page, PageRequest, fetch_page
+from .listing import Page, PageRequest, Record, fetch_page
 from .versions import Expected, check_state, state_tag, versioned_write
 
 # The hot read statements are written over the table's columns rather than
@@ -93,20 +92,7 @@ class EmployeeFilters:
         return statement
 
 
-def new_employee_row(data: EmployeeIn, now: datetime) -> dict[str, Any]:
-    """The INSERT's values for a new employee. A Core INSERT skips the ORM's
-    flush events, so this fills in what they would (see models/employee.py)."""
-    return {
-        **data.model_dump(exclude={"salary"}),
-        "salary_cents": int(data.salary.scaleb(2)),
-        "search_key": search_key(data.first_name, data.last_name, data.email),
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-    }
-
-
-def employee_tag(employee: Employee | Row[Any]) -> str:
+def employee_tag(employee: Employee | Record) -> str:
     """The state tag of the ETag (services/versions.py)."""
     return state_tag(employee.id, employee.version)
 
@@ -133,35 +119,25 @@ class EmployeeService:
             raise NotFound(f"no employee with id {employee_id}")
         return employee
 
-    def row(self, employee_id: int) -> Row[Any]:
+    def row(self, employee_id: int) -> Record:
         """The employee's columns, for reading: no object, no identity map."""
-        found = (
-            self.session.connection()
-            .execute(EMPLOYEE_BY_ID, {"id": employee_id})
-            .first()
-        )
+        found = self.session.execute(EMPLOYEE_BY_ID, {"id": employee_id}).first()
         if found is None:
             raise NotFound(f"no employee with id {employee_id}")
         return found
 
-    def page(self, filters: EmployeeFilters, page: PageRequest) -> Page:
+    def page(self, filters: EmployeeFilters, page: PageRequest) -> Page[Record]:
         statement = filters.apply(select(*EMPLOYEE_COLUMNS))
-        connection = self.session.connection()
-        return fetch_page(connection, statement, page, entity=lambda row: row)
+        return fetch_page(self.session, statement, page)
 
-    def create(self, data: EmployeeIn) -> Row[Any]:
-        """One INSERT ... RETURNING on the session's connection: the ORM's
-        unit of work would cost more than the statement, for one row."""
+    def create(self, data: EmployeeIn) -> Employee:
+        """Through the unit of work, as every write of an employee is: the
+        flush events keep the derived columns (models/employee.py)."""
         self._check_references(data, employee_id=None)
-        statement = insert(employees).returning(*EMPLOYEE_COLUMNS)
-        try:
-            return (
-                self.session.connection()
-                .execute(statement, new_employee_row(data, utcnow()))
-                .one()
-            )
-        except IntegrityError as error:
-            raise self._conflict(error, data.email) from None
+        employee = Employee(**data.model_dump())
+        self.session.add(employee)
+        self._flush(data.email)
+        return employee
 
     def replace(
         self, employee_id: int, data: EmployeeIn, expected: Expected | None
@@ -195,53 +171,55 @@ class EmployeeService:
         with versioned_write(expected):
             self._flush(email)
 
-    def reports(self, employee_id: int, recursive: bool) -> list[tuple[Employee, int]]:
-        """(report, depth) pairs, nearest first, in one recursive query.
+    def reports(self, employee_id: int, recursive: bool) -> list[Record]:
+        """Rows of each report's columns and ``depth``, nearest first, in
+        one recursive query.
 
         The walk starts at the employee (depth 0), so an empty answer means
         the employee does not exist, not that nobody reports to them.
         """
-        tree = select(Employee.id, literal(0).label("depth")).where(
-            Employee.id == employee_id
+        start = select(employees.c.id, literal(0).label("depth")).where(
+            employees.c.id == employee_id
         )
-        tree = tree.cte("tree", recursive=True)
-        below = aliased(Employee)
-        tree = tree.union_all(
-            select(below.id, tree.c.depth + 1)
-            .join(tree, below.manager_id == tree.c.id)
-            .where(tree.c.depth < (MAX_DEPTH if recursive else 1))
+        top = start.cte("tree", recursive=True)
+        below = employees.alias("below")
+        tree = top.union_all(
+            select(below.c.id, top.c.depth + 1)
+            .join(top, below.c.manager_id == top.c.id)
+            .where(top.c.depth < (MAX_DEPTH if recursive else 1))
         )
         rows = self.session.execute(
-            select(Employee, tree.c.depth)
-            .join(tree, Employee.id == tree.c.id)
-            .order_by(tree.c.depth, Employee.id)
+            select(*EMPLOYEE_COLUMNS, tree.c.depth)
+            .join(tree, employees.c.id == tree.c.id)
+            .order_by(tree.c.depth, employees.c.id)
         ).all()
         if not rows:
             raise NotFound(f"no employee with id {employee_id}")
-        return [(employee, depth) for employee, depth in rows if depth > 0]
+        return [row for row in rows if row.depth > 0]
 
-    def chain(self, employee_id: int) -> list[Employee]:
-        """The managers above the employee, direct manager first, in one query."""
+    def chain(self, employee_id: int) -> list[Record]:
+        """Rows of the managers above the employee, direct manager first, in
+        one query."""
         chain = self._chain_cte(employee_id)
         rows = self.session.execute(
-            select(Employee, chain.c.depth)
-            .join(chain, Employee.id == chain.c.id)
+            select(*EMPLOYEE_COLUMNS, chain.c.depth)
+            .join(chain, employees.c.id == chain.c.id)
             .order_by(chain.c.depth)
         ).all()
         if not rows:
             raise NotFound(f"no employee with id {employee_id}")
-        return [employee for employee, depth in rows if depth > 0]
+        return [row for row in rows if row.depth > 0]
 
     def _chain_cte(self, employee_id: int) -> CTE:
         """The employee (depth 0) and each manager above (depth 1, 2, ...)."""
-        chain = select(
-            Employee.id, Employee.manager_id, literal(0).label("depth")
-        ).where(Employee.id == employee_id)
-        chain = chain.cte("chain", recursive=True)
-        above = aliased(Employee)
+        start = select(
+            employees.c.id, employees.c.manager_id, literal(0).label("depth")
+        ).where(employees.c.id == employee_id)
+        chain = start.cte("chain", recursive=True)
+        above = employees.alias("above")
         return chain.union_all(
-            select(above.id, above.manager_id, chain.c.depth + 1)
-            .join(chain, above.id == chain.c.manager_id)
+            select(above.c.id, above.c.manager_id, chain.c.depth + 1)
+            .join(chain, above.c.id == chain.c.manager_id)
             .where(chain.c.depth < MAX_DEPTH)
         )
 
@@ -298,9 +276,9 @@ class EmployeeService:
             ).scalar_one_or_none()
         raise RuntimeError(f"a management chain above {start} is a cycle")
 
-    def _exists(self, model: type, row_id: int) -> bool:
+    def _exists(self, model: type[Employee | Department], row_id: int) -> bool:
         statement = EXISTS[model.__tablename__]
-        return self.session.connection().scalar(statement, {"id": row_id}) is not None
+        return self.session.scalar(statement, {"id": row_id}) is not None
 
     def _flush(self, email: str) -> None:
         """Flush; a unique violation names the email the client sent.
@@ -315,7 +293,7 @@ class EmployeeService:
 
     @staticmethod
     def _conflict(error: IntegrityError, email: str) -> Conflict:
-        if is_unique_violation(error):
+        if drivers.unique_violation(error):
             return Conflict(
                 f"an employee with email {email!r} already exists",
                 loc=["body", "email"],

@@ -1,15 +1,17 @@
 """What a service needs to serve one page of a collection."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..paging import Sort
 
 T = TypeVar("T")
+# A row of selected columns, however many: what reads return.
+Record = Row[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +30,10 @@ class Page(Generic[T]):
     total: int | None
 
 
-def first_column(row: Any) -> Any:
-    return row[0]
-
-
 def fetch_page(
-    session: Session | Connection,
-    statement: Select[Any],
-    page: PageRequest,
-    entity: Callable[[Any], Any] = first_column,
-) -> Page[Any]:
-    """Run ``statement`` (already filtered) as one keyset page. The cursor's
-    sort values are read from ``entity(row)``: by default the first column
-    (an ORM entity, from a session), or the row itself when it holds the
-    columns (a Core statement, on the session's connection).
+    session: Session, statement: Select[Any], page: PageRequest
+) -> Page[Record]:
+    """Run ``statement`` (columns, already filtered) as one keyset page.
 
     One statement for the rows (limit + 1, to learn whether more follow) and,
     when asked, one for the total: the same two whatever the page size.
@@ -57,5 +49,5 @@ def fetch_page(
     rows = list(session.execute(ordered))
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    next_after = page.sort.values_of(entity(rows[-1])) if more else None
+    next_after = page.sort.values_of(rows[-1]) if more else None
     return Page(items=rows, next_after=next_after, total=total)

@@ -5,11 +5,12 @@ names what was wrong, so no view ever parses a body by hand.
 """
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from pyramid.httpexceptions import (
     HTTPBadRequest,
     HTTPRequestEntityTooLarge,
@@ -17,11 +18,11 @@ from pyramid.httpexceptions import (
 )
 from pyramid.request import Request
 
+from ..body_limit import max_body_bytes
 from ..services.errors import InvalidInput
 
 JSON = frozenset({"application/json"})
 MERGE_PATCH = frozenset({"application/json", "application/merge-patch+json"})
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,10 +50,6 @@ def media_type(request: Request) -> tuple[str, dict[str, str]]:
         name, _, value = parameter.partition("=")
         parsed[name.strip().lower()] = value.strip().strip('"').lower()
     return kind.strip().lower(), parsed
-
-
-def max_body_bytes(settings: Mapping[str, Any]) -> int:
-    return int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
 
 
 def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
@@ -91,28 +88,35 @@ def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
         raise HTTPBadRequest(detail=f"the body is not valid JSON: {error}") from None
 
 
-def validate(model: type[M], data: Any, *, loc: tuple[Any, ...] = ("body",)) -> M:
-    """Validate ``data`` against ``model``, reporting every error at once."""
+def pydantic_message(error: ErrorDetails) -> str:
+    return error["msg"]
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    *,
+    loc: tuple[Any, ...] = ("body",),
+    explain: Callable[[ErrorDetails], str] = pydantic_message,
+) -> M:
+    """Validate ``data`` against ``model``, reporting every error at once.
+
+    The one place a ValidationError becomes ``errors[]``, for bodies and
+    query strings alike (``loc``); ``explain`` may word a message better.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(
             [
-                {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                {"loc": [*loc, *e["loc"]], "msg": explain(e), "type": e["type"]}
                 for e in error.errors(include_url=False, include_context=False)
             ]
         ) from None
 
 
 def parse_body(
-    request: Request,
-    model: type[M],
-    *,
-    media_types: Collection[str] = JSON,
-    read_only: Collection[str] = (),
+    request: Request, model: type[M], *, media_types: Collection[str] = JSON
 ) -> M:
-    """Read, decode and validate the body; fields in ``read_only`` are ignored."""
-    data = read_json(request, media_types)
-    if isinstance(data, dict) and read_only:
-        data = {key: value for key, value in data.items() if key not in read_only}
-    return validate(model, data)
+    """Read, decode and validate the body."""
+    return validate(model, read_json(request, media_types))

@@ -1,49 +1,60 @@
 """The shape every collection response shares: items, cursor, Link, total."""
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
 from pyramid.request import Request
 
-from ..paging import CursorCodec, SortField, parse_sort
+from ..cursors import CursorCodec
+from ..paging import Sort
+from ..services.errors import InvalidInput
 from ..services.listing import Page, PageRequest
-from .query import QueryParams
-
-PAGING_PARAMETERS = ("limit", "cursor", "sort", "count")
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 50
 
 
-def read_page_request(
-    request: Request, params: QueryParams, scope: str, fields: Mapping[str, SortField]
-) -> PageRequest:
-    """limit, sort, count and cursor from the query string (errors collected)."""
-    limit = params.integer("limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    count = params.boolean("count") or False
-    try:
-        sort = parse_sort(params.values.get("sort"), fields)
-    except ValueError as error:
-        params.error("sort", str(error))
-        sort = parse_sort(None, fields)
+class PagedQuery(Protocol):
+    """What a collection's query model has (see schemas/query.py)."""
+
+    @property
+    def limit(self) -> int: ...
+    @property
+    def cursor(self) -> str | None: ...
+    @property
+    def sort(self) -> Sort: ...
+    @property
+    def count(self) -> bool: ...
+
+
+def read_page_request(request: Request, query: PagedQuery, scope: str) -> PageRequest:
+    """The page asked for; the cursor is checked here, after the query model,
+    since only the registry's codec can tell whether this service signed it
+    for this collection and this sort."""
     after = None
-    cursor = params.values.get("cursor")
-    if cursor is not None and "sort" not in [e["loc"][1] for e in params.errors]:
+    if query.cursor is not None:
         codec: CursorCodec = request.registry["cursor_codec"]
         try:
-            after = codec.decode(cursor, scope, sort)
+            after = codec.decode(query.cursor, scope, query.sort)
         except ValueError as error:
-            params.error("cursor", str(error))
-    return PageRequest(scope=scope, sort=sort, limit=limit, after=after, count=count)
+            raise InvalidInput(
+                [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
+            ) from None
+    return PageRequest(
+        scope=scope, sort=query.sort, limit=query.limit, after=after, count=query.count
+    )
+
+
+P = TypeVar("P", bound=BaseModel)
 
 
 def page_body(
     request: Request,
     page: Page[Any],
     page_request: PageRequest,
-    represent: Callable[[Any], dict[str, Any]],
-) -> dict[str, Any]:
-    """The JSON body; also sets ``Link: <...>; rel="next"`` when more follow."""
+    page_model: type[P],
+    item_model: type[BaseModel],
+) -> P:
+    """The page's representation (``page_model`` of ``item_model`` items);
+    also sets ``Link: <...>; rel="next"`` when more follow."""
     next_cursor = None
     if page.next_after is not None:
         codec: CursorCodec = request.registry["cursor_codec"]
@@ -55,10 +66,10 @@ def page_body(
         request.response.headers["Link"] = (
             f'<{request.path_url}?{urlencode(query)}>; rel="next"'
         )
-    body: dict[str, Any] = {
-        "items": [represent(row) for row in page.items],
+    fields: dict[str, Any] = {
+        "items": [item_model.model_validate(row) for row in page.items],
         "next_cursor": next_cursor,
     }
-    if page.total is not None:
-        body["total"] = page.total
-    return body
+    if page.total is not None:  # unset, it is left out of the body
+        fields["total"] = page.total
+    return page_model.model_construct(**fields)

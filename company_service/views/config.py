@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationError
-from pyramid.registry import Registry
 from pyramid.view import view_config
+
+from ..schemas.query import NoQuery
 
 
 def api_view(**settings: Any) -> view_config:
@@ -13,62 +12,13 @@ def api_view(**settings: Any) -> view_config:
 
     Open views say so with ``permission=NO_PERMISSION_REQUIRED``, so an open
     route is always a decision someone wrote down, never an omission.
+    ``query`` names the model of its query string (see views/query.py):
+    by default none is accepted.
     """
     if settings.get("permission") is None:
         raise TypeError(
             f"view for route {settings.get('route_name')!r} declares no permission"
         )
     settings.setdefault("renderer", "json")
+    settings.setdefault("query", NoQuery)
     return view_config(**settings)
-
-
-def route_views(registry: Registry) -> list[dict[str, Any]]:
-    """Every view registered on a route, with its permission (or None)."""
-    views = []
-    for item in registry.introspector.get_category("views"):
-        view = item["introspectable"]
-        if view["route_name"] is None:
-            continue
-        permissions = [
-            related["value"]
-            for related in item["related"]
-            if related.category_name == "permissions"
-        ]
-        views.append({**view, "permission": permissions[0] if permissions else None})
-    return views
-
-
-def view_methods(view: dict[str, Any]) -> tuple[str, ...]:
-    """The methods a registered view answers (a string or a tuple, as given)."""
-    methods = view["request_methods"] or ("GET",)
-    return (methods,) if isinstance(methods, str) else tuple(methods)
-
-
-def require_permissions(config: Configurator) -> None:
-    """Refuse to start with a routed view that declares no permission.
-
-    ``api_view`` checks views registered by decorator; this also catches
-    ``config.add_view`` calls, from this package or an included one.
-    """
-    config.commit()
-    for view in route_views(config.registry):
-        if view["permission"] is None:
-            raise ConfigurationError(
-                f"view {view['callable']!r} on route {view['route_name']!r} "
-                "declares no permission"
-            )
-
-
-def allowed_methods(registry: Registry, route_name: str) -> frozenset[str]:
-    """The methods some view of ``route_name`` answers, for 405's ``Allow``."""
-    table: dict[str, frozenset[str]] | None = registry.get("allowed_methods")
-    if table is None:
-        collected: dict[str, set[str]] = {}
-        for view in route_views(registry):
-            methods = view_methods(view)
-            if "GET" in methods:  # Pyramid answers HEAD wherever it answers GET
-                methods = (*methods, "HEAD")
-            collected.setdefault(view["route_name"], set()).update(methods)
-        table = {name: frozenset(methods) for name, methods in collected.items()}
-        registry["allowed_methods"] = table
-    return table.get(route_name, frozenset())

@@ -1,78 +1,98 @@
 """/api/v1/departments and /api/v1/departments/{id}."""
 
-from typing import Any
-
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..schemas.department import READ_ONLY, DepartmentIn, department_json
-from ..schemas.employee import employee_json
+from ..models import Department
+from ..schemas.department import DepartmentIn, DepartmentOut
+from ..schemas.employee import EmployeeOut
+from ..schemas.query import DepartmentEmployeesQuery, DepartmentListQuery
+from ..schemas.responses import DepartmentPage, EmployeePage
 from ..security import EDIT, VIEW
-from ..services.departments import SORT_FIELDS, DepartmentService, department_tag
+from ..services.departments import DepartmentService, department_tag
 from ..services.employees import EmployeeService
 from .body import MERGE_PATCH, parse_body, read_json, validate
-from .collections import PAGING_PARAMETERS, page_body, read_page_request
+from .collections import page_body, read_page_request
 from .conditional import expected_state
 from .config import api_view
-from .employees import read_filters
+from .filters import employee_filters
 from .items import changed, created, deleted, item_id, shown
-from .query import QueryParams
+from .query import query
+
+
+def department_out(department: Department, employee_count: int) -> DepartmentOut:
+    """The representation of a department object just written."""
+    return DepartmentOut.model_validate(
+        {
+            "id": department.id,
+            "name": department.name,
+            "description": department.description,
+            "employee_count": employee_count,
+            "created_at": department.created_at,
+            "updated_at": department.updated_at,
+            "version": department.version,
+        }
+    )
 
 
 def service(request: Request) -> DepartmentService:
     return DepartmentService(request.dbsession)
 
 
-@api_view(route_name="departments", request_method="GET", permission=VIEW)
-def list_departments(request: Request) -> dict[str, Any]:
-    params = QueryParams(request, PAGING_PARAMETERS)
-    page_request = read_page_request(request, params, "departments", SORT_FIELDS)
-    params.check()
+@api_view(
+    route_name="departments",
+    request_method="GET",
+    permission=VIEW,
+    query=DepartmentListQuery,
+)
+def list_departments(request: Request) -> DepartmentPage:
+    params = query(request, DepartmentListQuery)
+    page_request = read_page_request(request, params, "departments")
     page = service(request).page(page_request)
-    return page_body(request, page, page_request, lambda row: department_json(*row))
+    return page_body(request, page, page_request, DepartmentPage, DepartmentOut)
 
 
 @api_view(route_name="departments", request_method="POST", permission=EDIT)
-def create_department(request: Request) -> dict[str, Any]:
-    data = parse_body(request, DepartmentIn, read_only=READ_ONLY)
+def create_department(request: Request) -> DepartmentOut:
+    data = parse_body(request, DepartmentIn)
     department = service(request).create(data)
-    body = department_json(department, 0)
+    body = department_out(department, 0)
     return created(
         request, "department", department.id, body, department_tag(department, 0)
     )
 
 
 @api_view(route_name="department", request_method="GET", permission=VIEW)
-def get_department(request: Request) -> dict[str, Any] | Response:
-    department, count = service(request).get_with_count(item_id(request))
-    body = department_json(department, count)
-    return shown(request, body, department_tag(department, count))
+def get_department(request: Request) -> DepartmentOut:
+    row = service(request).row(item_id(request))
+    body = DepartmentOut.model_validate(row)
+    return shown(request, body, department_tag(row, row.employee_count))
 
 
 @api_view(route_name="department", request_method="PUT", permission=EDIT)
-def replace_department(request: Request) -> dict[str, Any]:
-    data = parse_body(request, DepartmentIn, read_only=READ_ONLY)
+def replace_department(request: Request) -> DepartmentOut:
+    data = parse_body(request, DepartmentIn)
     return _replace(request, data)
 
 
 @api_view(route_name="department", request_method="PATCH", permission=EDIT)
-def patch_department(request: Request) -> dict[str, Any]:
+def patch_department(request: Request) -> DepartmentOut:
     patch = read_json(request, MERGE_PATCH)
     departments = service(request)
     current = departments.get(item_id(request), lock=True)
     merged = {"name": current.name, "description": current.description}
     if isinstance(patch, dict):
-        merged.update({k: v for k, v in patch.items() if k not in READ_ONLY})
+        merged.update(patch)  # read-only fields are dropped by DepartmentIn
     else:
         merged = patch  # not an object: validation says so
     return _replace(request, validate(DepartmentIn, merged))
 
 
-def _replace(request: Request, data: DepartmentIn) -> dict[str, Any]:
+def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     departments = service(request)
     department = departments.replace(item_id(request), data, expected_state(request))
     count = departments.employee_count(department.id)
-    body = department_json(department, count)
+    body = department_out(department, count)
     return changed(request, body, department_tag(department, count))
 
 
@@ -82,10 +102,17 @@ def delete_department(request: Request) -> Response:
     return deleted(request)
 
 
-@api_view(route_name="department_employees", request_method="GET", permission=VIEW)
-def list_department_employees(request: Request) -> dict[str, Any]:
+@api_view(
+    route_name="department_employees",
+    request_method="GET",
+    permission=VIEW,
+    query=DepartmentEmployeesQuery,
+)
+def list_department_employees(request: Request) -> EmployeePage:
     department_id = item_id(request)
-    filters, page_request = read_filters(request, fixed_department=department_id)
+    params = query(request, DepartmentEmployeesQuery)
+    filters = employee_filters(params, department_id)
+    page_request = read_page_request(request, params, "employees")
     service(request).get(department_id)  # 404 for a department that is not there
     page = EmployeeService(request.dbsession).page(filters, page_request)
-    return page_body(request, page, page_request, employee_json)
+    return page_body(request, page, page_request, EmployeePage, EmployeeOut)

@@ -18,9 +18,9 @@ from pyramid.view import (
 from pyramid_retry import is_last_attempt, mark_error_retryable
 
 from ..db import is_transient, is_unavailable
+from ..introspection import allowed_methods
 from ..problems import problem_response
 from ..services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from .config import allowed_methods
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,12 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..paging import parse_sort
+from ..schemas.query import EmployeeExportQuery
 from ..security import VIEW
 from ..services.employee_csv import DEFAULT_BATCH_SIZE, export_statement, stream_csv
-from ..services.employees import SORT_FIELDS
 from .config import api_view
-from .employees import FILTERS, employee_filters
-from .query import QueryParams
-
-NO_PAGING = ("limit", "cursor", "count")
+from .filters import employee_filters
+from .query import query
 
 
 def csv_batch_size(settings: Mapping[str, Any]) -> int:
@@ -22,7 +19,12 @@ def csv_batch_size(settings: Mapping[str, Any]) -> int:
     return max(1, int(settings.get("api.csv_batch_size", DEFAULT_BATCH_SIZE)))
 
 
-@api_view(route_name="employees_csv", request_method="GET", permission=VIEW)
+@api_view(
+    route_name="employees_csv",
+    request_method="GET",
+    permission=VIEW,
+    query=EmployeeExportQuery,
+)
 def export_employees(request: Request) -> Response:
     """The list's filters and ``sort``; no paging, since it is every row.
 
@@ -32,20 +34,11 @@ def export_employees(request: Request) -> Response:
     body, after pyramid_tm has committed and closed the request's session:
     ``stream_csv`` therefore reads them on a connection of its own.
     """
-    params = QueryParams(request, [*FILTERS, "sort", *NO_PAGING])
-    for name in NO_PAGING:
-        if name in params.values:
-            params.error(name, "the export has no pages: it returns every row")
-    filters = employee_filters(params)
-    try:
-        sort = parse_sort(params.values.get("sort"), SORT_FIELDS)
-    except ValueError as error:
-        params.error("sort", str(error))
-        sort = parse_sort(None, SORT_FIELDS)
-    params.check()
+    params = query(request, EmployeeExportQuery)
+    filters = employee_filters(params, params.department_id)
     rows = stream_csv(
         request.registry["db.export_engine"],
-        export_statement(filters, sort),
+        export_statement(filters, params.sort),
         csv_batch_size(request.registry.settings),
     )
     response = Response(app_iter=rows, content_type="text/csv", charset="utf-8")

@@ -22,7 +22,7 @@ MAX_KEY_LENGTH = 200
 
 
 def key_of(request: Request) -> str | None:
-    key = request.headers.get(HEADER)
+    key: str | None = request.headers.get(HEADER)
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or any(c < " " for c in key):

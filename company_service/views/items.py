@@ -1,13 +1,16 @@
 """What item views share: the id from the URL, and the answers with an ETag."""
 
-from typing import Any
+from typing import TypeVar
 
+from pydantic import BaseModel
 from pyramid.request import Request
 from pyramid.response import Response
 
 from ..schemas.types import MAX_ID
 from ..services.errors import NotFound
-from .conditional import etag, not_modified
+from .conditional import check_not_modified, set_etag
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def item_id(request: Request) -> int:
@@ -18,28 +21,22 @@ def item_id(request: Request) -> int:
     return int(digits)
 
 
-def shown(
-    request: Request, body: dict[str, Any], tag: str
-) -> dict[str, Any] | Response:
+def shown(request: Request, body: M, tag: str) -> M:
     """200 with the ETag, or 304 when the client already has this state."""
-    unchanged = not_modified(request, tag)
-    if unchanged is not None:
-        return unchanged
-    request.response.headers["ETag"] = etag(tag)
+    check_not_modified(request, tag)
+    set_etag(request, tag)
     return body
 
 
-def created(
-    request: Request, route_name: str, item_id: int, body: dict[str, Any], tag: str
-) -> dict[str, Any]:
+def created(request: Request, route_name: str, item_id: int, body: M, tag: str) -> M:
     request.response.status_code = 201
     request.response.headers["Location"] = request.route_url(route_name, id=item_id)
-    request.response.headers["ETag"] = etag(tag)
+    set_etag(request, tag)
     return body
 
 
-def changed(request: Request, body: dict[str, Any], tag: str) -> dict[str, Any]:
-    request.response.headers["ETag"] = etag(tag)
+def changed(request: Request, body: M, tag: str) -> M:
+    set_etag(request, tag)
     return body
 
 

@@ -1,11 +1,10 @@
 """Bulk create, raise and statistics: one transaction each, all or nothing."""
 
-from typing import Any
-
 from pyramid.request import Request
 
-from ..schemas.employee import READ_ONLY, employee_json
-from ..schemas.operations import BulkIn, RaiseIn
+from ..schemas.employee import EmployeeOut
+from ..schemas.operations import BulkIn, DepartmentStats, RaiseIn
+from ..schemas.responses import EmployeeList, StatsList
 from ..security import EDIT, VIEW
 from ..services.bulk import BulkCreate
 from ..services.salaries import raise_salaries
@@ -13,27 +12,15 @@ from ..services.stats import department_stats
 from .body import read_json, validate
 from .config import api_view
 from .items import item_id
-from .query import QueryParams
 
 
 @api_view(route_name="employees_bulk", request_method="POST", permission=EDIT)
-def bulk_create(request: Request) -> dict[str, Any]:
-    """Every item valid and new, then one multi-row INSERT; else nothing."""
-    data = read_json(request)
-    if isinstance(data, dict) and isinstance(data.get("items"), list):
-        data = {
-            **data,
-            "items": [
-                {k: v for k, v in item.items() if k not in READ_ONLY}
-                if isinstance(item, dict)
-                else item
-                for item in data["items"]
-            ],
-        }
-    body = validate(BulkIn, data)
+def bulk_create(request: Request) -> EmployeeList:
+    """Every item valid and new, then one flush; else nothing."""
+    body = validate(BulkIn, read_json(request))
     employees = BulkCreate(request.dbsession)(body.items)
     request.response.status_code = 201
-    return {"items": [employee_json(employee) for employee in employees]}
+    return EmployeeList(items=[EmployeeOut.model_validate(e) for e in employees])
 
 
 @api_view(route_name="department_raise", request_method="POST", permission=EDIT)
@@ -44,6 +31,6 @@ def raise_department(request: Request) -> dict[str, int]:
 
 
 @api_view(route_name="department_stats", request_method="GET", permission=VIEW)
-def stats(request: Request) -> dict[str, Any]:
-    QueryParams(request, []).check()
-    return {"items": department_stats(request.dbsession)}
+def stats(request: Request) -> StatsList:
+    rows = department_stats(request.dbsession)
+    return StatsList(items=[DepartmentStats.model_validate(row) for row in rows])

@@ -1,30 +1,32 @@
 """/api/v1/employees/{id}/reports and /chain: one recursive query each."""
 
-from typing import Any
-
 from pyramid.request import Request
 
-from ..schemas.employee import employee_json, report_json
+from ..schemas.employee import EmployeeOut, ReportOut
+from ..schemas.query import ReportsQuery
+from ..schemas.responses import EmployeeList, ReportList
 from ..security import VIEW
 from ..services.employees import EmployeeService
 from .config import api_view
 from .items import item_id
-from .query import QueryParams
+from .query import query
 
 
-@api_view(route_name="employee_reports", request_method="GET", permission=VIEW)
-def reports(request: Request) -> dict[str, Any]:
-    params = QueryParams(request, ["recursive"])
-    recursive = params.boolean("recursive") or False
-    params.check()
+@api_view(
+    route_name="employee_reports",
+    request_method="GET",
+    permission=VIEW,
+    query=ReportsQuery,
+)
+def reports(request: Request) -> ReportList | EmployeeList:
+    recursive = query(request, ReportsQuery).recursive
     rows = EmployeeService(request.dbsession).reports(item_id(request), recursive)
     if recursive:
-        return {"items": [report_json(employee, depth) for employee, depth in rows]}
-    return {"items": [employee_json(employee) for employee, _ in rows]}
+        return ReportList(items=[ReportOut.model_validate(row) for row in rows])
+    return EmployeeList(items=[EmployeeOut.model_validate(row) for row in rows])
 
 
 @api_view(route_name="employee_chain", request_method="GET", permission=VIEW)
-def chain(request: Request) -> dict[str, Any]:
-    QueryParams(request, []).check()
+def chain(request: Request) -> EmployeeList:
     managers = EmployeeService(request.dbsession).chain(item_id(request))
-    return {"items": [employee_json(manager) for manager in managers]}
+    return EmployeeList(items=[EmployeeOut.model_validate(row) for row in managers])

@@ -1,101 +1,75 @@
-"""Reading the query string: every problem collected, then reported at once."""
+"""The query string, checked against the route's model before the view runs.
 
-from collections.abc import Iterable
-from datetime import date
-from typing import Any, Literal
+``api_view(..., query=Model)`` names a view's query model (``NoQuery`` unless
+it says otherwise). The ``query`` view deriver validates ``request.GET``
+with it, so no view can forget to, and no route lets an unknown parameter
+through; the OpenAPI document lists the same model's fields as the route's
+parameters. The view reads the result with ``query(request, Model)``.
+"""
 
+from typing import Any, TypeVar
+
+from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 
-from ..schemas.types import ISO_DATE, MAX_ID
-from ..services.errors import InvalidInput
+from ..schemas.query import QueryModel
+from .body import validate
 
-Null = Literal["null"]
-
-
-def is_small_number(text: str) -> bool:
-    """Plain digits, few enough for int() (which refuses over 4300 digits)."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
+Q = TypeVar("Q", bound=QueryModel)
+View = Any  # Pyramid's view callables: (context, request) -> response
 
 
-class QueryParams:
-    """Typed access to ``request.GET``; unknown or repeated names are errors.
-
-    A misspelt filter silently ignored would answer a different question
-    than the client asked, so it is refused instead.
-    """
-
-    def __init__(self, request: Request, allowed: Iterable[str]) -> None:
-        self.errors: list[dict[str, Any]] = []
-        self.values: dict[str, str] = {}
-        allowed = set(allowed)
-        try:
-            query = request.GET  # WebOb decodes the query string on first use
-        except UnicodeDecodeError:
-            raise HTTPBadRequest(detail="the query string is not valid UTF-8") from None
-        for name in dict.fromkeys(query.keys()):
-            given = query.getall(name)
-            if name not in allowed:
-                self.error(name, f"unknown query parameter; known: {sorted(allowed)}")
-            elif len(given) > 1:
-                self.error(name, "given more than once")
+def query_values(request: Request) -> dict[str, str | list[str]]:
+    """``request.GET`` as a dict: a repeated name maps to a list (refused)."""
+    values: dict[str, str | list[str]] = {}
+    try:  # WebOb decodes the query string on first use
+        for name, value in request.GET.items():
+            given = values.get(name)
+            if given is None:
+                values[name] = value
             else:
-                self.values[name] = given[0]
+                values[name] = (
+                    [*given, value] if isinstance(given, list) else [given, value]
+                )
+    except UnicodeDecodeError:
+        raise HTTPBadRequest(detail="the query string is not valid UTF-8") from None
+    return values
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.append(
-            {"loc": ["query", name], "msg": message, "type": "value_error"}
+
+def read_query(request: Request, model: type[Q]) -> Q:
+    """The query string as ``model``, or an InvalidInput naming every problem."""
+    return validate(model, query_values(request), loc=("query",), explain=model.explain)
+
+
+def query(request: Request, model: type[Q]) -> Q:
+    """The view's validated query; ``model`` must be the one its route declares."""
+    found = request.validated_query
+    if type(found) is not model:
+        raise TypeError(
+            f"the view reads {model.__name__}, its route checks {type(found).__name__}"
         )
+    return found
 
-    def check(self) -> None:
-        if self.errors:
-            raise InvalidInput(self.errors)
 
-    def text(self, name: str, *, max_length: int = 200) -> str | None:
-        value = self.values.get(name)
-        if value is not None and not 1 <= len(value) <= max_length:
-            self.error(name, f"must be 1 to {max_length} characters")
-            return None
-        if value is not None and any(c < " " or "\x7f" <= c <= "\x9f" for c in value):
-            self.error(name, "must not contain control characters")
-            return None
-        return value
+def checked_query(view: View, info: Any) -> View:
+    """View deriver: validate the query string with the ``query`` option."""
+    model: type[QueryModel] | None = info.options.get("query")
+    if model is None:  # not an api_view: Pyramid's static files, say
+        return view
+    empty = model()  # frozen: one instance for every request without a query
 
-    def integer(self, name: str, *, default: int, minimum: int, maximum: int) -> int:
-        raw = self.values.get(name)
-        if raw is None:
-            return default
-        if not is_small_number(raw) or not minimum <= int(raw) <= maximum:
-            self.error(name, f"must be an integer from {minimum} to {maximum}")
-            return default
-        return int(raw)
+    def query_checked_view(context: Any, request: Request) -> Any:
+        request.validated_query = (
+            read_query(request, model) if request.query_string else empty
+        )
+        return view(context, request)
 
-    def id_or_null(self, name: str) -> int | Null | None:
-        raw = self.values.get(name)
-        if raw is None or raw == "null":
-            return raw  # type: ignore[return-value]
-        if not is_small_number(raw) or not 1 <= int(raw) <= MAX_ID:
-            self.error(name, "must be an id or null")
-            return None
-        return int(raw)
+    return query_checked_view
 
-    def boolean(self, name: str) -> bool | None:
-        raw = self.values.get(name)
-        if raw is None:
-            return None
-        if raw not in ("true", "false"):
-            self.error(name, "must be true or false")
-            return None
-        return raw == "true"
 
-    def iso_date(self, name: str) -> date | None:
-        raw = self.values.get(name)
-        if raw is None:
-            return None
-        try:
-            if not ISO_DATE.fullmatch(raw):
-                raise ValueError
-            return date.fromisoformat(raw)
-        except ValueError:
-            self.error(name, "must be an ISO date, YYYY-MM-DD")
-            return None
+checked_query.options = ("query",)  # type: ignore[attr-defined]
+
+
+def includeme(config: Configurator) -> None:
+    config.add_view_deriver(checked_query, name="query")

@@ -5,9 +5,9 @@ import webtest
 from openapi_spec_validator import validate
 
 from company_service.db import dispose_engines
+from company_service.introspection import route_views, view_methods
 from company_service.openapi import OPERATIONS, DocumentBuilder
-from company_service.views.config import route_views, view_methods
-from tests.conftest import make_app
+from company_service.testing import make_app
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy import select, update
 
+from company_service.introspection import require_permissions, route_views
 from company_service.models import ApiToken
+from company_service.testing import bearer, store_token
 from company_service.tokens import hash_token, new_token
-from company_service.views.config import api_view, require_permissions, route_views
-from tests.conftest import bearer
-from tests.support.db import store_token
+from company_service.views.config import api_view
 
 WHOAMI = "/api/v1/_probe/whoami"
 CREATE = "/api/v1/_probe/departments"
