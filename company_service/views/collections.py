@@ -8,6 +8,7 @@ from pyramid.request import Request
 
 from ..cursors import CursorCodec
 from ..paging import Sort
+from ..schemas.rows import from_rows
 from ..services.errors import InvalidInput
 from ..services.listing import Page, PageRequest
 
@@ -67,7 +68,7 @@ def page_body(
             f'<{request.path_url}?{urlencode(query)}>; rel="next"'
         )
     fields: dict[str, Any] = {
-        "items": [item_model.model_validate(row) for row in page.items],
+        "items": from_rows(item_model, page.items),
         "next_cursor": next_cursor,
     }
     if page.total is not None:  # unset, it is left out of the body

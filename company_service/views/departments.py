@@ -8,6 +8,7 @@ from ..schemas.department import DepartmentIn, DepartmentOut
 from ..schemas.employee import EmployeeOut
 from ..schemas.query import DepartmentEmployeesQuery, DepartmentListQuery
 from ..schemas.responses import DepartmentPage, EmployeePage
+from ..schemas.rows import from_row
 from ..security import EDIT, VIEW
 from ..services.departments import DepartmentService, department_tag
 from ..services.employees import EmployeeService
@@ -65,7 +66,7 @@ def create_department(request: Request) -> DepartmentOut:
 @api_view(route_name="department", request_method="GET", permission=VIEW)
 def get_department(request: Request) -> DepartmentOut:
     row = service(request).row(item_id(request))
-    body = DepartmentOut.model_validate(row)
+    body = from_row(DepartmentOut, row)
     return shown(request, body, department_tag(row, row.employee_count))
 
 

@@ -8,6 +8,7 @@ from pyramid.response import Response
 from ..schemas.employee import EmployeeIn, EmployeeOut
 from ..schemas.query import EmployeeListQuery
 from ..schemas.responses import EmployeePage
+from ..schemas.rows import from_row
 from ..security import EDIT, VIEW
 from ..services.employees import (
     EmployeeService,
@@ -52,7 +53,7 @@ def create_employee(request: Request) -> EmployeeOut:
 @api_view(route_name="employee", request_method="GET", permission=VIEW)
 def get_employee(request: Request) -> EmployeeOut:
     employee = service(request).row(item_id(request))
-    return shown(request, EmployeeOut.model_validate(employee), employee_tag(employee))
+    return shown(request, from_row(EmployeeOut, employee), employee_tag(employee))
 
 
 @api_view(route_name="employee", request_method="PUT", permission=EDIT)

@@ -5,6 +5,7 @@ from pyramid.request import Request
 from ..schemas.employee import EmployeeOut, ReportOut
 from ..schemas.query import ReportsQuery
 from ..schemas.responses import EmployeeList, ReportList
+from ..schemas.rows import from_rows
 from ..security import VIEW
 from ..services.employees import EmployeeService
 from .config import api_view
@@ -22,11 +23,11 @@ def reports(request: Request) -> ReportList | EmployeeList:
     recursive = query(request, ReportsQuery).recursive
     rows = EmployeeService(request.dbsession).reports(item_id(request), recursive)
     if recursive:
-        return ReportList(items=[ReportOut.model_validate(row) for row in rows])
-    return EmployeeList(items=[EmployeeOut.model_validate(row) for row in rows])
+        return ReportList(items=from_rows(ReportOut, rows))
+    return EmployeeList(items=from_rows(EmployeeOut, rows))
 
 
 @api_view(route_name="employee_chain", request_method="GET", permission=VIEW)
 def chain(request: Request) -> EmployeeList:
     managers = EmployeeService(request.dbsession).chain(item_id(request))
-    return EmployeeList(items=[EmployeeOut.model_validate(row) for row in managers])
+    return EmployeeList(items=from_rows(EmployeeOut, managers))
