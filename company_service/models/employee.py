@@ -42,6 +42,13 @@ def search_key(first_name: str, last_name: str, email: str) -> str:
     )
 
 
+def search_key_default(context: Any) -> str:
+    """The search key of a row being inserted, whichever way it is inserted
+    (the unit of work, or the bulk create's one ORM-enabled INSERT)."""
+    row = context.get_current_parameters()
+    return search_key(row["first_name"], row["last_name"], row["email"])
+
+
 class Employee(Base):
     __tablename__ = "employees"
     __table_args__ = (
@@ -75,12 +82,14 @@ class Employee(Base):
         ForeignKey("employees.id", ondelete="RESTRICT")
     )
     active: Mapped[bool] = mapped_column(default=True)
-    search_key: Mapped[str] = mapped_column(long_text())
+    search_key: Mapped[str] = mapped_column(long_text(), default=search_key_default)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow
     )
-    version: Mapped[int] = mapped_column(Integer)
+    # version_id_col numbers the unit of work's writes; the default is for
+    # an INSERT statement, which the unit of work does not number.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -90,7 +99,12 @@ class Employee(Base):
 
     @salary.setter
     def salary(self, value: Decimal) -> None:
-        self.salary_cents = int(value.scaleb(2))
+        self.salary_cents = self.cents(value)
+
+    @staticmethod
+    def cents(value: Decimal) -> int:
+        """A salary as the whole cents stored (validation allows 2 places)."""
+        return int(value.scaleb(2))
 
     def __repr__(self) -> str:
         return f"<Employee {self.id} {self.email!r}>"
@@ -99,8 +113,10 @@ class Employee(Base):
 @event.listens_for(Employee, "before_insert")
 @event.listens_for(Employee, "before_update")
 def _keep_derived_columns(_mapper: Any, _connection: Any, employee: Employee) -> None:
-    """Lower-case the email and refresh the search key, whoever wrote the row
-    (the API, pshell, the sample data)."""
+    """Lower-case the email and refresh the search key, whoever writes the
+    object (the API, pshell, the sample data). An INSERT statement gets its
+    search key from the column default, and its emails from EmployeeIn,
+    which lower-cases them."""
     employee.email = employee.email.lower()
     employee.search_key = search_key(
         employee.first_name, employee.last_name, employee.email

@@ -112,10 +112,6 @@ def test_read_only_fields_in_items_are_ignored(testapp, editor_token):
 
 
 def test_one_statement_stores_the_whole_batch(testapp, editor_token, engine):
-    """On a server, the flush sends the batch as one multi-row INSERT ...
-    RETURNING. SQLite's RETURNING gives no order SQLAlchemy can rely on, so
-    there the flush sends a statement per row: in-process calls, not round
-    trips."""
     from sqlalchemy import event
 
     inserts: list[str] = []
@@ -129,10 +125,7 @@ def test_one_statement_stores_the_whole_batch(testapp, editor_token, engine):
         testapp.post_json(BULK, {"items": items(500)}, headers=bearer(editor_token))
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    if engine.dialect.name == "sqlite":
-        assert len(inserts) == 500
-    else:
-        assert 1 <= len(inserts) <= 2, "a round trip per row would be 500"
+    assert 1 <= len(inserts) <= 2, "a round trip per row would be 500"
 
 
 def test_a_reader_may_not(testapp, reader_token):
