@@ -3,8 +3,8 @@
 Plain Pyramid views running Core statements in ``engine.begin()`` per
 request: no session, no pyramid_tm, no pyramid_retry, no authentication, no
 validation beyond what the database itself refuses, no ETag, no problem+json.
-Rows go through the service's own ``employee_json``, so both build the same
-JSON at the same cost: the comparison is of everything around it.
+Rows go through the service's own ``EmployeeOut``, so both build the same
+representation at the same cost: the comparison is of everything around it.
 ``make bench`` serves this with production.ini's waitress settings and
 compares the service to it.
 """
@@ -20,9 +20,13 @@ from pyramid.router import Router
 from sqlalchemy import Engine, create_engine, insert, select
 
 from company_service.models import search_key
-from company_service.schemas.employee import employee_json
+from company_service.schemas.employee import EmployeeOut
 from company_service.services.employees import EMPLOYEE_COLUMNS as COLUMNS
 from company_service.services.employees import employees
+
+
+def employee_json(row: Any) -> dict[str, Any]:
+    return EmployeeOut.model_validate(row).model_dump(mode="json")
 
 
 def engine_of(request: Request) -> Engine:

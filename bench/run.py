@@ -1,17 +1,31 @@
-"""make bench: does the request-bound session cost anything?
+"""make bench: is performance held? Two servers measured side by side, in one run.
 
-For each database (SQLite, PostgreSQL) and size (10k, 100k, 1M employees):
-seed it, start the service from production.ini and the baseline
-(bench/baseline.py: the same endpoints as bare Core in ``engine.begin()``)
-with the same waitress settings, check that both answer alike, then drive
-each endpoint with wrk, baseline and service taking turns. At the largest
-size a fresh service also streams the CSV export of every row (rows/s and
-its peak memory growth) and takes 1,000-item bulk creates (ms).
+The reference is either another commit's service (``--base COMMIT``: the
+question "did this change make it slower?") or, by default, the bare-Core
+baseline (bench/baseline.py: "what does the request-bound session cost?").
+Measuring both in the same run, on the same database, machine and minute,
+is what makes their ratio mean something: separate runs drift by more than
+the differences sought.
 
-    .venv/bin/python bench/run.py [--databases sqlite,postgresql]
-        [--sizes 10000,100000,1000000] [--seconds 5] [--connections 8]
+For each database (SQLite, PostgreSQL) and size: seed it once with this
+tree's migrations (a base commit runs on the newer schema), start this tree's
+service from production.ini and the reference, check that they answer alike,
+then drive each endpoint with wrk: a warm-up each, then ``--rounds`` rounds
+in which the two take turns (the order flips every round, so neither always
+runs on a warmer database), and the median requests/s of each. At the
+largest size the CSV export of every row and 1,000-item bulk creates are
+measured the same way, first, on the fresh servers (for the export's peak
+memory growth); the baseline has neither.
 
-Prints Markdown tables (also written to test-artifacts/bench.md).
+    .venv/bin/python bench/run.py [--base COMMIT] [--databases sqlite,postgresql]
+        [--sizes 10000,100000] [--seconds 5] [--rounds 3] [--connections 8]
+
+``--base`` serves COMMIT from a ``git worktree`` in a temporary directory
+(removed afterwards) with this venv, the worktree first on the server's
+PYTHONPATH. Sizes default to 10k and 100k with ``--base`` (about 2 minutes per
+database and size) and add 1M without (1M takes long). Prints a Markdown
+table per database, also written to test-artifacts/bench.md; a ratio below
+0.90 is flagged.
 """
 
 import argparse
@@ -20,25 +34,33 @@ import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for bench.*, run as a script
 
-from bench.load import Load, run_wrk  # noqa: E402
-from bench.seed import fresh_database, seed  # noqa: E402
-from company_service.paging import CursorCodec, parse_sort  # noqa: E402
+from bench.load import run_wrk  # noqa: E402
+from bench.seed import drop_database, fresh_database, seed  # noqa: E402
+from company_service.cursors import CursorCodec  # noqa: E402
+from company_service.paging import parse_sort  # noqa: E402
 from company_service.services.employees import SORT_FIELDS  # noqa: E402
-from tests.support.db import rebuild_schema  # noqa: E402
-from tests.support.server import LiveServer, Process, live_server  # noqa: E402
+from company_service.testing import (  # noqa: E402
+    LiveServer,
+    Process,
+    live_server,
+    rebuild_schema,
+)
 
 PRODUCTION_INI = ROOT / "production.ini"
 BASELINE_APP = """\
@@ -56,93 +78,177 @@ DATABASES = {
         "BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1/company_bench"
     ),
 }
+ENDPOINTS = {
+    "GET one": "get",
+    "first page": "page",
+    "deep page": "page",
+    "POST": "post",
+}
 EMPLOYEE = {
     "first_name": "Bulk", "last_name": "Employee", "title": "Engineer",
     "hire_date": "2024-03-01", "salary": "5123.45", "department_id": 1,
 }  # fmt: skip
+FLAG_BELOW = 0.90
+WHICH_PACKAGE = "import company_service; print(company_service.__file__)"
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Side:
+    """One of the two servers compared, and how to reach each endpoint on it."""
+
+    name: str
+    ini: Path
+    paths: dict[str, str]  # endpoint -> path (for "GET one", a prefix of the id)
+    pythonpath: tuple[str, ...] = ()  # a base commit's worktree goes first
+    is_service: bool = True  # the baseline has no export, bulk or authentication
+
+
+@dataclass(frozen=True)
+class Running:
+    side: Side
+    server: LiveServer
+    pid: int
+    reference: bool
+
+
+@dataclass
+class Row:
+    """One measure at one size: each side's rounds, in requests (rows) per second."""
+
     database: str
     size: int
-    endpoint: str
-    baseline: Load
-    service: Load
+    measure: str
+    reference: list[float] = field(default_factory=list)
+    current: list[float] = field(default_factory=list)
+    failed: int = 0  # the baseline's non-2xx answers, reported, not hidden
 
     @property
-    def ratio(self) -> float:
-        return self.service.requests_per_second / self.baseline.requests_per_second
+    def ratio(self) -> float | None:
+        if not self.reference or not self.current:
+            return None
+        return statistics.median(self.current) / statistics.median(self.reference)
 
 
-def deep_cursors(size: int) -> tuple[str, str]:
-    """Cursors of a page 90% of the way in: the service's (signed), the baseline's."""
-    after = size * 9 // 10
+def service_paths(size: int) -> dict[str, str]:
+    """The deep page is 90% of the way in; both commits sign cursors alike."""
     codec = CursorCodec(CURSOR_SECRET.encode())
-    signed = codec.encode("employees", parse_sort(None, SORT_FIELDS), [after])
-    return signed, str(after)
-
-
-def paths(size: int) -> dict[str, tuple[str, str, str]]:
-    """endpoint -> (wrk mode, service path, baseline path)."""
-    service_cursor, baseline_cursor = deep_cursors(size)
+    cursor = codec.encode("employees", parse_sort(None, SORT_FIELDS), [size * 9 // 10])
     return {
-        "GET one": ("get", "/api/v1/employees/", "/api/v1/employees/"),
-        "first page": (
-            "page", "/api/v1/employees?limit=50", "/api/v1/employees?limit=50",
-        ),
-        "deep page": (
-            "page",
-            f"/api/v1/employees?limit=50&cursor={service_cursor}",
-            f"/api/v1/employees?limit=50&cursor={baseline_cursor}",
-        ),
-        "POST": ("post", "/api/v1/employees", "/api/v1/employees"),
-    }  # fmt: skip
+        "GET one": "/api/v1/employees/",
+        "first page": "/api/v1/employees?limit=50",
+        "deep page": f"/api/v1/employees?limit=50&cursor={cursor}",
+        "POST": "/api/v1/employees",
+    }
 
 
-def check_alike(service: LiveServer, baseline: LiveServer, headers: dict) -> None:
-    """Both must do the same work: the same employee, the same first page."""
-    for path in ("/api/v1/employees/7", "/api/v1/employees?limit=50"):
-        ours = service.request("GET", path, headers=headers)
-        theirs = baseline.request("GET", path)
-        if ours.status != 200 or theirs.status != 200:
-            raise SystemExit(f"{path}: service {ours.status}, baseline {theirs.status}")
-        # Pages are compared by their items: the cursors differ by design.
-        if "limit" in path:
-            ours, theirs = ours.json["items"], theirs.json["items"]
-        else:
-            ours, theirs = ours.json, theirs.json
-        if ours != theirs:
-            raise SystemExit(f"{path}: the service and the baseline answer differently")
+def baseline_paths(size: int) -> dict[str, str]:
+    """The baseline's cursor is the last id, unsigned."""
+    paths = service_paths(size)
+    paths["deep page"] = f"/api/v1/employees?limit=50&cursor={size * 9 // 10}"
+    return paths
 
 
-def compare(
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """``commit`` in a temporary worktree, checked to be what a server with
+    it first on PYTHONPATH imports (not the editable install's /work tree)."""
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        git("worktree", "add", "--quiet", "--detach", str(tree), commit)
+        try:
+            # As live_server builds it; run from tmp, as "-c" puts the
+            # working directory first, where pserve puts its own bin/.
+            search_path = os.pathsep.join([str(tree), *(e for e in sys.path if e)])
+            imported = subprocess.run(
+                [sys.executable, "-c", WHICH_PACKAGE],
+                env={**os.environ, "PYTHONPATH": search_path}, cwd=tmp,
+                capture_output=True, text=True, check=True,
+            ).stdout.strip()  # fmt: skip
+            if not Path(imported).is_relative_to(tree):
+                raise SystemExit(f"{commit}'s worktree would import {imported}")
+            yield tree
+        finally:
+            git("worktree", "remove", "--force", str(tree))
+
+
+def check_alike(
+    servers: list[Running], headers: dict[str, str], where: str
+) -> list[str]:
+    """Both must answer 200 with the same rows, or the ratio compares
+    different work: a different status ends the run, a different body is
+    noted in the report (a refactoring may change a representation)."""
+    notes = []
+    for endpoint in ("GET one", "first page", "deep page"):
+        answers = []
+        for running in servers:
+            path = running.side.paths[endpoint] + ("7" if endpoint == "GET one" else "")
+            answer = running.server.request("GET", path, headers=headers)
+            if answer.status != 200:
+                raise SystemExit(f"{running.side.name} {path}: {answer.status}")
+            body = answer.json
+            answers.append(body.get("items", body))  # the cursors differ
+        if answers[0] != answers[1]:
+            notes.append(f"- {where}, {endpoint}: the two answer different bodies")
+    return notes
+
+
+def rounds(
+    row: Row, servers: list[Running], count: int, measure: Callable[[Running], float]
+) -> Row:
+    """``count`` rounds taking turns, the order flipped every round."""
+    for n in range(count):
+        for running in servers if n % 2 == 0 else servers[::-1]:
+            value = measure(running)
+            (row.reference if running.reference else row.current).append(value)
+    print(f"{row.database}: {format_row(row)}", flush=True)
+    return row
+
+
+def wrk_rate(
+    running: Running,
+    row: Row,
+    *,
+    mode: str,
+    seconds: int,
+    headers: dict[str, str],
+    connections: int,
+) -> float:
+    """One wrk run at ``row``'s endpoint: 2xx answers per second."""
+    server, side = running.server, running.side
+    measured = run_wrk(
+        f"http://{server.host}:{server.port}{side.paths[row.measure]}",
+        mode=mode, headers=headers, seconds=seconds, connections=connections,
+        max_id=row.size, tag=f"{side.name}-{row.database}-{row.size}",
+        may_fail=not side.is_service,
+    )  # fmt: skip
+    row.failed += measured.failed
+    return measured.requests_per_second
+
+
+def drive(
     database: str,
     size: int,
-    service: LiveServer,
-    baseline: LiveServer,
-    token: str,
+    servers: list[Running],
+    headers: dict[str, str],
     args: argparse.Namespace,
-) -> list[Comparison]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    check_alike(service, baseline, headers)
+) -> list[Row]:
+    """Each endpoint under wrk: a warm-up for each side, then the rounds."""
     results = []
-    for endpoint, (mode, ours, theirs) in paths(size).items():
-        measured = {}
-        for name, server, path in (
-            ("baseline", baseline, theirs),
-            ("service", service, ours),
-        ):
-            url = f"http://{server.host}:{server.port}{path}"
-            load = dict(
-                mode=mode, headers=headers, connections=args.connections,
-                max_id=size, tag=f"{name}-{database}-{size}",
-                may_fail=name == "baseline",
-            )  # fmt: skip
-            run_wrk(url, seconds=1, **load)  # warm up
-            measured[name] = run_wrk(url, seconds=args.seconds, **load)
-        results.append(Comparison(database, size, endpoint, **measured))
-        print(format_comparison(results[-1]), flush=True)
+    for endpoint, mode in ENDPOINTS.items():
+        rate = partial(
+            wrk_rate, mode=mode, headers=headers, connections=args.connections
+        )
+        for running in servers:
+            rate(running, Row(database, size, endpoint), seconds=1)  # warm up
+        row = Row(database, size, endpoint)
+        measure = partial(rate, row=row, seconds=args.seconds)
+        results.append(rounds(row, servers, args.rounds, measure))
     return results
 
 
@@ -154,11 +260,11 @@ def peak_memory_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def download(server: LiveServer, token: str, path: str) -> int:
+def download(server: LiveServer, headers: dict[str, str], path: str) -> int:
     """GET ``path`` 64 KiB at a time; the number of CSV data rows."""
     connection = http.client.HTTPConnection(server.host, server.port, timeout=600)
     try:
-        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         if response.status != 200:
             raise SystemExit(f"{path}: {response.status} {response.read()[:300]!r}")
@@ -170,53 +276,90 @@ def download(server: LiveServer, token: str, path: str) -> int:
         connection.close()
 
 
-def export_and_bulk(
-    server: LiveServer, pid: int, token: str, size: int, runs: int
-) -> dict[str, float]:
-    """The CSV export of every row on a fresh server, then bulk creates."""
-    download(server, token, "/api/v1/employees.csv?q=nobody")  # warm up
-    before = peak_memory_mib(pid)
+def export_rate(running: Running, headers: dict[str, str], size: int) -> float:
     started = time.perf_counter()
-    rows = download(server, token, "/api/v1/employees.csv")
-    seconds = time.perf_counter() - started
-    growth = peak_memory_mib(pid) - before
+    rows = download(running.server, headers, "/api/v1/employees.csv")
     if rows < size:
         raise SystemExit(f"the export had {rows} rows, expected {size}")
-    timings = []
-    headers = {"Authorization": f"Bearer {token}"}
-    for run in range(runs + 1):  # the first one warms up
-        items = [
-            {**EMPLOYEE, "email": f"bulk-{time.time_ns()}-{run}-{n}@example.com"}
-            for n in range(1000)
-        ]
-        started = time.perf_counter()
-        answer = server.request(
-            "POST", "/api/v1/employees/bulk", {"items": items}, headers
-        )
-        elapsed = (time.perf_counter() - started) * 1000
-        if answer.status != 201:
-            raise SystemExit(f"bulk create: {answer.status} {answer.body[:300]!r}")
-        if run:
-            timings.append(elapsed)
-    return {
-        "rows": rows,
-        "rows_per_second": rows / seconds,
-        "seconds": seconds,
-        "memory_growth_mib": growth,
-        "bulk_ms_median": statistics.median(timings),
-        "bulk_ms_best": min(timings),
-    }
+    return rows / (time.perf_counter() - started)
 
 
-def format_comparison(c: Comparison) -> str:
-    b, s = c.baseline, c.service
-    failed = f" ({b.failed:,} of {b.requests:,} failed)" if b.failed else ""
-    return (
-        f"| {c.database} | {c.size:,} | {c.endpoint} "
-        f"| {b.requests_per_second:,.0f}{failed} | {b.p50:.1f} / {b.p99:.1f} "
-        f"| {s.requests_per_second:,.0f} | {s.p50:.1f} / {s.p99:.1f} "
-        f"| **{c.ratio:.2f}x** |"
+def bulk_rate(running: Running, headers: dict[str, str]) -> float:
+    items = [
+        {**EMPLOYEE, "email": f"bulk-{time.time_ns()}-{n}@example.com"}
+        for n in range(1000)
+    ]
+    started = time.perf_counter()
+    answer = running.server.request(
+        "POST", "/api/v1/employees/bulk", {"items": items}, headers
     )
+    if answer.status != 201:
+        raise SystemExit(f"bulk create: {answer.status} {answer.body[:300]!r}")
+    return len(items) / (time.perf_counter() - started)
+
+
+def export_and_bulk(
+    database: str,
+    size: int,
+    servers: list[Running],
+    headers: dict[str, str],
+    args: argparse.Namespace,
+) -> tuple[list[Row], list[str]]:
+    """On the fresh servers (the baseline has neither): the export's peak
+    memory growth, then the export's and bulk creates' rows/s in rounds."""
+    servers = [running for running in servers if running.side.is_service]
+    notes = []
+    for running in servers:
+        download(running.server, headers, "/api/v1/employees.csv?q=nobody")  # warm
+        before = peak_memory_mib(running.pid)
+        export_rate(running, headers, size)
+        growth = peak_memory_mib(running.pid) - before
+        bulk_rate(running, headers)  # warm up
+        notes.append(
+            f"- {database}, {size:,}, {running.side.name}: the CSV export's peak "
+            f"memory growth {growth:.1f} MiB"
+        )
+    export = Row(database, size, "CSV export (rows/s)")
+    bulk = Row(database, size, "bulk create of 1,000 (rows/s)")
+    return [
+        rounds(export, servers, args.rounds, lambda r: export_rate(r, headers, size)),
+        rounds(bulk, servers, args.rounds, lambda r: bulk_rate(r, headers)),
+    ], notes
+
+
+def format_row(row: Row) -> str:
+    def cell(values: list[float]) -> str:
+        return f"{statistics.median(values):,.0f}" if values else "-"
+
+    ratio = row.ratio
+    if ratio is None:
+        shown = "-"
+    elif round(ratio, 2) < FLAG_BELOW:  # as shown: no "0.90x, below 0.90"
+        shown = f"**{ratio:.2f}x** (below {FLAG_BELOW:.2f})"
+    else:
+        shown = f"{ratio:.2f}x"
+    failed = f" ({row.failed:,} non-2xx)" if row.failed else ""
+    spread = "; ".join(
+        " ".join(f"{value:,.0f}" for value in values)
+        for values in (row.reference, row.current)
+        if values
+    )
+    return (
+        f"| {row.size:,} | {row.measure} | {cell(row.reference)}{failed} "
+        f"| {cell(row.current)} | {shown} | {spread} |"
+    )
+
+
+def table(database: str, rows: list[Row], reference: str) -> list[str]:
+    return [
+        f"### {database}",
+        "",
+        f"| employees | endpoint | {reference} req/s | current req/s "
+        f"| current / {reference} | rounds ({reference}; current) |",
+        "|---:|---|---:|---:|---:|---|",
+        *(format_row(row) for row in rows if row.database == database),
+        "",
+    ]
 
 
 def machine() -> str:
@@ -234,98 +377,124 @@ def machine() -> str:
     )
 
 
+def revisions(base: str | None) -> str:
+    """Which code ran: "current" is HEAD plus whatever the working tree changed."""
+    dirty = " + uncommitted changes" if git("status", "--porcelain") else ""
+    current = f"current = {git('log', '-1', '--format=%h %s')}{dirty}"
+    if base is None:
+        return f"{current}; reference = bench/baseline.py"
+    return f"{current}; base = {git('log', '-1', '--format=%h %s', base)}"
+
+
 @contextmanager
-def servers(url: str, workdir: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
-    baseline_ini = workdir / "baseline.ini"
-    # production.ini with the baseline's app: the same server and logging.
-    production = PRODUCTION_INI.read_text()
-    rest = production[production.index("[pshell]") :]
-    baseline_ini.write_text(BASELINE_APP + rest)
-    options = {"api.cursor_secret": CURSOR_SECRET}
+def serving(sides: list[Side], url: str, workdir: Path) -> Iterator[list[Running]]:
+    """Both servers on the same database, the reference first."""
     with ExitStack() as stack:
-        service = stack.enter_context(
-            live_server(PRODUCTION_INI, url, workdir, app_options=options)
-        )
-        baseline = stack.enter_context(live_server(baseline_ini, url, workdir))
-        yield service, baseline
+        servers = []
+        for n, side in enumerate(sides):
+            process = Process()
+            server = stack.enter_context(
+                live_server(
+                    side.ini, url, workdir, process=process,
+                    app_options={"api.cursor_secret": CURSOR_SECRET},
+                    pythonpath=side.pythonpath,
+                )
+            )  # fmt: skip
+            assert process.popen is not None
+            servers.append(Running(side, server, process.popen.pid, reference=n == 0))
+        yield servers
+
+
+def seeded(database: str, url: str, size: int) -> tuple[str, str]:
+    """A fresh database of ``size`` employees by this tree's migrations (a
+    base commit runs on the newer schema); the token and a note."""
+    fresh_database(url)
+    engine = create_engine(url)
+    try:
+        rebuild_schema(engine)
+        started = time.perf_counter()
+        token = seed(engine, size)
+        version = ".".join(map(str, engine.dialect.server_version_info or ()))
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    return (
+        token,
+        f"- {database} {version}: seeded {size:,} employees in {seconds:.1f} s",
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("--base", help="a commit to compare with (else the baseline)")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--bulk-runs", type=int, default=5)
-    args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
-
-    header = (
-        "| database | employees | endpoint | baseline req/s | p50 / p99 ms "
-        "| service req/s | p50 / p99 ms | service / baseline |\n"
-        "|---|---:|---|---:|---:|---:|---:|---:|"
+    parser.add_argument(
+        "--sizes", help="default 10000,100000 (,1000000 without --base)"
     )
-    print(f"machine: {machine()}\n\n{header}", flush=True)
-    comparisons: list[Comparison] = []
-    extras: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    default_sizes = "10000,100000" if args.base else "10000,100000,1000000"
+    sizes = [int(size) for size in (args.sizes or default_sizes).split(",")]
+    databases = args.databases.split(",")
+    intro = [
+        f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}",
+        revisions(args.base),
+        f"wrk: 1 thread, {args.connections} connections, {args.seconds} s a round"
+        f" after a 1 s warm-up; the median of {args.rounds} rounds taking turns",
+    ]
+    print("\n".join(intro), flush=True)
+    rows: list[Row] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        for database in args.databases.split(","):
+        if args.base:
+            tree = stack.enter_context(checkout(args.base))
+            reference = Side("base", tree / "production.ini", {}, (str(tree),))
+            paths_of = service_paths
+        else:
+            # production.ini with the baseline's app: the same server and logging.
+            production = PRODUCTION_INI.read_text()
+            ini = workdir / "baseline.ini"
+            ini.write_text(BASELINE_APP + production[production.index("[pshell]") :])
+            reference = Side("baseline", ini, {}, is_service=False)
+            paths_of = baseline_paths
+        for database in databases:
             url = DATABASES[database].format(workdir=workdir)
-            for size in sizes:
-                fresh_database(url)
-                engine = create_engine(url)
-                rebuild_schema(engine)  # the migrations, on an empty database
-                started = time.perf_counter()
-                token = seed(engine, size)
-                seeded = time.perf_counter() - started
-                engine.dispose()
-                extras.append(
-                    f"- {database}: seeded {size:,} employees in {seeded:.1f} s"
-                )
-                if size == max(sizes):
-                    process = Process()
-                    with live_server(
-                        PRODUCTION_INI, url, workdir, process=process
-                    ) as server:
-                        found = export_and_bulk(
-                            server, process.popen.pid, token, size, args.bulk_runs
-                        )
-                    extras.append(
-                        f"- {database}: CSV export of {found['rows']:,} rows in "
-                        f"{found['seconds']:.2f} s = {found['rows_per_second']:,.0f} "
-                        f"rows/s, peak memory growth "
-                        f"{found['memory_growth_mib']:.1f} MiB; bulk create of "
-                        f"1,000: {found['bulk_ms_median']:.0f} ms median, "
-                        f"{found['bulk_ms_best']:.0f} ms best of {args.bulk_runs}"
-                    )
-                    print(extras[-1], flush=True)
-                with servers(url, workdir) as (service, baseline):
-                    comparisons += compare(
-                        database, size, service, baseline, token, args
-                    )
-    report = [f"machine: {machine()}", "", header]
-    report += [format_comparison(c) for c in comparisons]
-    report += ["", *deep_page_ratios(comparisons), "", *extras]
+            try:
+                for size in sizes:
+                    token, note = seeded(database, url, size)
+                    notes.append(note)
+                    print(note, flush=True)
+                    headers = {
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "application/json",
+                    }
+                    sides = [
+                        replace(reference, paths=paths_of(size)),
+                        Side("current", PRODUCTION_INI, service_paths(size)),
+                    ]
+                    with serving(sides, url, workdir) as servers:
+                        notes += check_alike(servers, headers, f"{database} {size:,}")
+                        if size == max(sizes):
+                            measured, more = export_and_bulk(
+                                database, size, servers, headers, args
+                            )
+                            rows += measured
+                            notes += more
+                        rows += drive(database, size, servers, headers, args)
+            finally:
+                drop_database(url)
+    report = [*intro, ""]
+    for database in databases:
+        report += table(database, rows, reference.name)
+    report += notes
     text = "\n".join(report)
     print(f"\n{text}")
     out = ROOT / "test-artifacts" / "bench.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text + "\n")
-
-
-def deep_page_ratios(comparisons: list[Comparison]) -> list[str]:
-    pages = {(c.database, c.size, c.endpoint): c.service for c in comparisons}
-    lines = []
-    for database, size, endpoint in pages:
-        if endpoint == "deep page":
-            deep = pages[database, size, "deep page"].requests_per_second
-            first = pages[database, size, "first page"].requests_per_second
-            lines.append(
-                f"- {database}, {size:,}: service deep page / first page = "
-                f"{deep / first:.2f}x"
-            )
-    return lines
 
 
 if __name__ == "__main__":

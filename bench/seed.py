@@ -55,6 +55,12 @@ def fresh_database(url: str) -> None:
     """An empty database at ``url``: a new file for SQLite, a dropped and
     re-created database for PostgreSQL (emptying a million rows table by
     table would take longer than seeding them)."""
+    drop_database(url, create=True)
+
+
+def drop_database(url: str, *, create: bool = False) -> None:
+    """Remove the database at ``url`` (and make it anew if ``create``): a
+    benchmark leaves no database behind."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         for suffix in ("", "-wal", "-shm"):
@@ -67,7 +73,8 @@ def fresh_database(url: str) -> None:
         connection.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
         )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        if create:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def seed(engine: Engine, rows: int) -> str:
