@@ -56,3 +56,8 @@ def problem_response(
     if headers:
         response.headers.update(headers)
     return response
+
+
+def retry_after_seconds(request: Request) -> int:
+    """``api.retry_after_seconds``: what a 503 tells the client to wait."""
+    return int(request.registry.settings.get("api.retry_after_seconds", 1))

@@ -19,7 +19,7 @@ from pyramid_retry import is_last_attempt, mark_error_retryable
 
 from ..db import is_transient, is_unavailable
 from ..introspection import allowed_methods
-from ..problems import problem_response
+from ..problems import problem_response, retry_after_seconds
 from ..services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,6 @@ def conflict(exc: Conflict, request: Request) -> Response:
 @exception_view_config(PreconditionFailed)
 def precondition_failed(exc: PreconditionFailed, request: Request) -> Response:
     return problem_response(request, 412, exc.detail)
-
-
-def retry_after_seconds(request: Request) -> int:
-    return int(request.registry.settings.get("api.retry_after_seconds", 1))
 
 
 @exception_view_config(Exception)

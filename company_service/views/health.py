@@ -8,7 +8,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..problems import problem_response
+from ..problems import problem_response, retry_after_seconds
 from .config import api_view
 
 log = logging.getLogger(__name__)
@@ -54,5 +54,10 @@ def readyz(request: Request) -> dict[str, str] | Response:
         log.warning(
             "readiness check failed: %s", type(error.__cause__ or error).__name__
         )
-        return problem_response(request, 503, "the database cannot be reached")
+        return problem_response(
+            request,
+            503,
+            "the database cannot be reached",
+            headers={"Retry-After": str(retry_after_seconds(request))},
+        )
     return {"status": "ok", "database": "ok"}

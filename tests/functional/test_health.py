@@ -35,6 +35,7 @@ def test_readyz_is_503_problem_when_the_database_cannot_be_reached(app_settings)
     response = webtest.TestApp(unreachable).get("/readyz", status=503)
     assert response.content_type == "application/problem+json"
     assert response.json["status"] == 503
+    assert response.headers["Retry-After"] == app_settings["api.retry_after_seconds"]
     assert "psycopg" not in response.text and "127.0.0.1" not in response.text
 
 
