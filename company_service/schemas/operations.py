@@ -6,9 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from .employee import EmployeeIn
-from .types import Cents, InputModel, decimal_parser
-
-PERCENT_TEXT = r"^-?\d{1,3}(\.\d{1,4})?$"
+from .types import NUMBER_TEXT, Cents, InputModel, parse_decimal
 
 MAX_BULK_ITEMS = 1000
 
@@ -20,7 +18,7 @@ class BulkIn(InputModel):
 class RaiseIn(InputModel):
     percent: Annotated[
         Decimal,
-        BeforeValidator(decimal_parser(PERCENT_TEXT)),
+        BeforeValidator(parse_decimal),
         Field(ge=-50, le=100, decimal_places=4),
         WithJsonSchema(
             {
@@ -31,7 +29,7 @@ class RaiseIn(InputModel):
                         "maximum": 100,
                         "multipleOf": 0.0001,
                     },
-                    {"type": "string", "pattern": PERCENT_TEXT},
+                    {"type": "string", "pattern": NUMBER_TEXT},
                 ],
                 "description": "-50 <= percent <= 100, at most 4 decimal places",
             }

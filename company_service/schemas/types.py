@@ -5,7 +5,7 @@ true), a flag is a JSON boolean. Dates are ISO strings and nothing else.
 """
 
 import re
-from collections.abc import Callable
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -23,8 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-MONEY_TEXT = r"^\d{1,10}(\.\d{1,2})?$"
+# ASCII digits everywhere: \d, int() and Decimal() also take other scripts'
+# digits ("١٢٣" is 123 to them), which no client means.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# One grammar for a number written as a string, and the one JSON's numbers
+# follow: ASCII digits, an optional fraction and exponent. Range and
+# precision are the fields' own checks, each with its own message.
+NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on every database
 
 
@@ -36,21 +41,27 @@ def parse_iso_date(value: Any) -> Any:
     return date.fromisoformat(value)
 
 
-def decimal_parser(text_pattern: str) -> Callable[[Any], Any]:
-    """A JSON number (parsed as Decimal, see views/body.py) or a string of
-    exactly the documented shape, so the schema and the code agree."""
-    shape = re.compile(text_pattern)
+_NUMBER = re.compile(NUMBER_TEXT)
 
-    def parse(value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("must be a number or a numeric string")
-        if isinstance(value, Decimal | int):
-            return Decimal(value)
-        if isinstance(value, str) and shape.fullmatch(value):
-            return Decimal(value)
+
+def parse_decimal(value: Any) -> Any:
+    """A JSON number (parsed as Decimal, see views/body.py) or a string in
+    the same grammar; the field then checks its range and decimal places."""
+    if isinstance(value, bool):
         raise ValueError("must be a number or a numeric string")
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return Decimal(value)
+    raise ValueError("must be a number or a numeric string")
 
-    return parse
+
+def has_visible_character(value: str) -> str:
+    """A name made only of spaces, invisible or format characters (U+200B,
+    U+FEFF, U+202E...) names nobody."""
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+        raise ValueError("must contain a visible character")
+    return value
 
 
 # --- the one place that spells money and time ------------------------------
@@ -111,8 +122,10 @@ class InputModel(BaseModel):
 Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 Flag = Annotated[bool, Strict()]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
-# PostgreSQL cannot store NUL; a one-line field has no control characters.
-ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+# PostgreSQL cannot store NUL; a one-line field has no control characters
+# and none of Unicode's line and paragraph separators (U+0085 is among the
+# controls).
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 NO_NUL = r"^[^\x00]*$"
 
 
@@ -123,12 +136,17 @@ def lower_email(value: str) -> str:
     return lowered
 
 
-Name = Annotated[str, Strict(), Field(min_length=1, max_length=100, pattern=ONE_LINE)]
+Name = Annotated[
+    str,
+    Strict(),
+    Field(min_length=1, max_length=100, pattern=ONE_LINE),
+    AfterValidator(has_visible_character),
+]
 Line = Annotated[str, Strict(), Field(max_length=200, pattern=ONE_LINE)]
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lower_email)]
 Money = Annotated[
     Decimal,
-    BeforeValidator(decimal_parser(MONEY_TEXT)),
+    BeforeValidator(parse_decimal),
     Field(ge=0, lt=10**10, decimal_places=2),
     WithJsonSchema(
         {
@@ -139,7 +157,7 @@ Money = Annotated[
                     "exclusiveMaximum": 10**10,
                     "multipleOf": 0.01,
                 },
-                {"type": "string", "pattern": MONEY_TEXT},
+                {"type": "string", "pattern": NUMBER_TEXT},
             ],
             "description": "0 <= salary < 10^10, at most 2 decimal places",
         }
