@@ -20,7 +20,8 @@ SCALE = 10**6
 
 
 def raise_salaries(session: Session, department_id: int, percent: Decimal) -> int:
-    """Raise every active employee of the department; the number changed.
+    """Raise every active employee of the department; the number whose
+    salary changed.
 
     The database computes every new salary in one statement, and its CHECK
     constraint refuses the statement as a whole if any result is out of
@@ -28,11 +29,18 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     """
     DepartmentService(session).get(department_id)
     factor = SCALE + int(percent.scaleb(4))
+    raised = (Employee.salary_cents * factor + SCALE // 2) // SCALE
     statement = (
         update(Employee)
-        .where(Employee.department_id == department_id, Employee.active.is_(True))
+        .where(
+            Employee.department_id == department_id,
+            Employee.active.is_(True),
+            # A salary the raise leaves as it is (0 %, or a cent that rounds
+            # back) is no change: its version and updated_at stay.
+            raised != Employee.salary_cents,
+        )
         .values(
-            salary_cents=(Employee.salary_cents * factor + SCALE // 2) // SCALE,
+            salary_cents=raised,
             version=Employee.version + 1,
             updated_at=utcnow(),
         )

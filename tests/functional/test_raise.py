@@ -65,12 +65,56 @@ def test_exactly_the_active_staff_of_the_department_change_by_the_rounded_amount
         {"percent": percent},
         headers=bearer(editor_token),
     )
-    assert answer.json == {"updated": 3}
     after = salaries(dbsession)
+    changed = 0
     for name in ("even", "odd", "half"):
-        assert after[name] == (expected(before[name][0], percent), before[name][1] + 1)
+        cents, version = before[name]
+        new = expected(cents, percent)
+        changed += new != cents
+        # A salary the raise leaves as it is keeps its version.
+        assert after[name] == (new, version + (new != cents))
+    assert answer.json == {"updated": changed}
+    assert changed == (1 if percent == "0.0001" else 3)  # 0.10 and 10.01 stay
     assert after["asleep"] == before["asleep"]
     assert after["elsewhere"] == before["elsewhere"]
+
+
+def test_a_zero_raise_changes_nothing_and_bumps_no_version(
+    testapp, editor_token, dbsession, team
+):
+    before = salaries(dbsession)
+    for percent in ("0", 0, "0.0000", "0e5"):
+        answer = testapp.post_json(
+            f"/api/v1/departments/{team['a']}/raise",
+            {"percent": percent},
+            headers=bearer(editor_token),
+        )
+        assert answer.json == {"updated": 0}
+    assert salaries(dbsession) == before
+
+
+@pytest.mark.parametrize(
+    ("percent", "message"),
+    [
+        ("100.0001", "less than or equal to 100"),
+        ("-50.5", "greater than or equal to -50"),
+        ("1.23456", "no more than 4 decimal places"),
+        ("١٢", "must be a number or a numeric string"),  # Arabic-Indic 12
+        ("1,5", "must be a number or a numeric string"),
+    ],
+)
+def test_a_bad_percent_is_named_with_what_is_wrong(
+    testapp, editor_token, team, percent, message
+):
+    answer = testapp.post_json(
+        f"/api/v1/departments/{team['a']}/raise",
+        {"percent": percent},
+        headers=bearer(editor_token),
+        status=422,
+    )
+    [error] = answer.json["errors"]
+    assert error["loc"] == ["body", "percent"]
+    assert message in error["msg"]
 
 
 def test_half_a_cent_rounds_up(testapp, editor_token, dbsession, team):
