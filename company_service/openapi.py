@@ -41,10 +41,18 @@ ID = {
     "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
-IF_MATCH = header("If-Match", {"type": "string"}, 'the ETag this change is for: "7-3"')
-IF_NONE_MATCH = header(
-    "If-None-Match", {"type": "string"}, "304 if this ETag is current"
+IF_MATCH = header(
+    "If-Match",
+    {"type": "string"},
+    'ETags (strong) one of which must be current, or *; else 412: "7-3"',
 )
+IF_NONE_MATCH = header(
+    "If-None-Match",
+    {"type": "string"},
+    "ETags (weak comparison), or *: when one is current, 304 on GET and HEAD, "
+    "412 on a change",
+)
+PRECONDITIONS = (IF_MATCH, IF_NONE_MATCH)
 IDEMPOTENCY_KEY = header(
     IDEMPOTENCY_HEADER,
     {
@@ -96,20 +104,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("department", "GET"): Operation(
         "Read a department", response=department.DepartmentOut,
-        headers=(IF_NONE_MATCH,), problems=(*READ, 404), etag=True,
+        headers=PRECONDITIONS, problems=(*READ, 404, 412), etag=True,
     ),
     ("department", "PUT"): Operation(
         "Replace a department", response=department.DepartmentOut,
-        body=department.DepartmentIn, headers=(IF_MATCH,), problems=ITEM, etag=True,
+        body=department.DepartmentIn, headers=PRECONDITIONS, problems=ITEM, etag=True,
     ),
     ("department", "PATCH"): Operation(
         "Change a department (JSON merge patch)", response=department.DepartmentOut,
-        body=department.DepartmentIn, patch=True, headers=(IF_MATCH,),
+        body=department.DepartmentIn, patch=True, headers=PRECONDITIONS,
         problems=ITEM, etag=True,
     ),
     ("department", "DELETE"): Operation(
         "Delete a department without employees", status=204,
-        headers=(IF_MATCH,), problems=(401, 403, 404, 409, 412, 500, 503),
+        headers=PRECONDITIONS, problems=(401, 403, 404, 409, 412, 500, 503),
     ),
     ("department_employees", "GET"): Operation(
         "List a department's employees", response=responses.EmployeePage,
@@ -138,20 +146,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("employee", "GET"): Operation(
         "Read an employee", response=employee.EmployeeOut,
-        headers=(IF_NONE_MATCH,), problems=(*READ, 404), etag=True,
+        headers=PRECONDITIONS, problems=(*READ, 404, 412), etag=True,
     ),
     ("employee", "PUT"): Operation(
         "Replace an employee", response=employee.EmployeeOut, body=employee.EmployeeIn,
-        headers=(IF_MATCH,), problems=ITEM, etag=True,
+        headers=PRECONDITIONS, problems=ITEM, etag=True,
     ),
     ("employee", "PATCH"): Operation(
         "Change an employee (JSON merge patch)", response=employee.EmployeeOut,
-        body=employee.EmployeeIn, patch=True, headers=(IF_MATCH,),
+        body=employee.EmployeeIn, patch=True, headers=PRECONDITIONS,
         problems=ITEM, etag=True,
     ),
     ("employee", "DELETE"): Operation(
         "Delete an employee who manages nobody", status=204,
-        headers=(IF_MATCH,), problems=(401, 403, 404, 409, 412, 500, 503),
+        headers=PRECONDITIONS, problems=(401, 403, 404, 409, 412, 500, 503),
     ),
     ("employee_reports", "GET"): Operation(
         "Direct reports; with recursive=true every report and its depth",

@@ -36,7 +36,7 @@ class Conflict(DomainError):
 
 
 class PreconditionFailed(DomainError):
-    """The client's If-Match names a version that is no longer current."""
+    """A precondition (If-Match, If-None-Match) is false for the current state."""
 
 
 class InvalidInput(DomainError):

@@ -8,7 +8,7 @@ from pyramid.response import Response
 
 from ..schemas.types import MAX_ID
 from ..services.errors import NotFound
-from .conditional import check_not_modified, set_etag
+from .conditional import check_read, set_etag
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,8 +22,9 @@ def item_id(request: Request) -> int:
 
 
 def shown(request: Request, body: M, tag: str) -> M:
-    """200 with the ETag, or 304 when the client already has this state."""
-    check_not_modified(request, tag)
+    """200 with the ETag; 304 when the client already has this state, 412
+    when it expected another one (RFC 9110 §13.2.2, views/conditional.py)."""
+    check_read(request, tag)
     set_etag(request, tag)
     return body
 
