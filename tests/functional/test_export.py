@@ -13,16 +13,30 @@ import pytest
 
 from company_service.testing import bearer, store_token
 from tests.support.api import error_locs, problem
-from tests.support.company import CSV, EMPLOYEES, HEADER, make_company
+from tests.support.company import (
+    CSV,
+    EMPLOYEES,
+    FORMULA_PEOPLE,
+    HEADER,
+    TEXT_FIELDS,
+    add_formula_people,
+    make_company,
+)
+
+# OWASP's "CSV injection" list, and the quote that neutralises them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def as_csv(value: object) -> str:
-    """How the export spells a JSON value: null empty, booleans in lower case."""
+    """How the export spells a JSON value: null empty, booleans in lower case,
+    and text a spreadsheet would run (or that starts with a quote) behind a
+    quote. Only text can start that way: numbers here are never negative."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def csv_rows(answer) -> list[list[str]]:
@@ -102,6 +116,19 @@ def test_values_are_spelled_as_in_the_json_representation(real_app, company):
     top = csv_rows(real_app.get(CSV, params={"q": "ada"}, headers=headers))[1]
     assert top[HEADER.index("title")] == 'Engineer, "chief"'
     assert top[HEADER.index("manager_id")] == ""
+
+
+def test_cells_a_spreadsheet_would_run_are_behind_a_quote(real_app, company):
+    """OWASP's CSV injection: =, +, -, @ (tab and CR cannot be in a stored
+    name) and a leading quote get a quote in front; nothing else changes."""
+    headers, _ = company
+    ids = add_formula_people(real_app, headers)
+    rows = csv_rows(real_app.get(CSV, headers=headers))[1:]
+    by_id = {int(row[0]): row for row in rows}
+    for employee_id, (_, cells) in zip(ids, FORMULA_PEOPLE, strict=True):
+        row = by_id[employee_id]
+        assert [row[HEADER.index(name)] for name in TEXT_FIELDS] == cells
+    assert assert_export_matches_list(real_app, headers, {}) == 8 + 3
 
 
 def test_a_reader_may_export(real_app, company, clean_database):

@@ -74,3 +74,35 @@ def make_company(app: Any, headers: dict[str, str]) -> dict[str, int]:
         f"{EMPLOYEES}/{ids['grace']}", {"title": "Rear Admiral"}, headers=headers
     )
     return ids
+
+
+# Text a spreadsheet would run as a formula, and text that starts with the
+# quote the export puts in front of it; with each text field's exported cell.
+TEXT_FIELDS = ["first_name", "last_name", "email", "title"]
+FORMULA_PEOPLE = [
+    (
+        {"first_name": '=HYPERLINK("http://x","y")', "last_name": "+1",
+         "email": "-cmd@example.com", "title": "@SUM(A1)"},
+        ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'-cmd@example.com", "'@SUM(A1)"],
+    ),
+    (
+        {"first_name": "-2", "last_name": "Plain", "email": "minus@example.com",
+         "title": "-10%"},
+        ["'-2", "Plain", "minus@example.com", "'-10%"],
+    ),
+    (
+        {"first_name": "'quoted", "last_name": "O'Brien",
+         "email": "'q@example.com", "title": "''twice"},
+        ["''quoted", "O'Brien", "''q@example.com", "'''twice"],
+    ),
+]  # fmt: skip
+
+
+def add_formula_people(app, headers: dict[str, str]) -> list[int]:
+    """The FORMULA_PEOPLE, made through the API; their ids."""
+    return [
+        app.post_json(
+            EMPLOYEES, {**body, "salary": "1"}, headers=headers, status=201
+        ).json["id"]
+        for body, _ in FORMULA_PEOPLE
+    ]

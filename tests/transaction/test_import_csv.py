@@ -20,7 +20,15 @@ from sqlalchemy import select, update
 from company_service.models import Employee
 from company_service.testing import TESTING_INI, bearer, count_rows
 from tests.support.cli import BIN, assert_one_line_error, run
-from tests.support.company import CSV, EMPLOYEES, HEADER, make_company
+from tests.support.company import (
+    CSV,
+    EMPLOYEES,
+    FORMULA_PEOPLE,
+    HEADER,
+    TEXT_FIELDS,
+    add_formula_people,
+    make_company,
+)
 
 
 @pytest.fixture
@@ -101,6 +109,35 @@ def test_export_delete_import_export_gives_the_same_bytes_and_rows(
     ]
     assert real_app.get(CSV, headers=headers).body == original
     assert stored_rows(clean_database) == rows
+
+
+def test_cells_behind_a_quote_are_imported_as_they_were_stored(
+    real_app, company, import_csv, clean_database
+):
+    """The export puts a quote in front of text a spreadsheet would run and
+    of text that starts with a quote; the import takes exactly one off."""
+    headers, _ = company
+    ids = add_formula_people(real_app, headers)
+    listed = real_app.get(EMPLOYEES, params={"limit": "500"}, headers=headers).json
+    rows = stored_rows(clean_database)
+    exported = real_app.get(CSV, headers=headers).body
+    cells = [
+        [field(exported.decode(), line, name) for name in TEXT_FIELDS]
+        for line in range(len(rows) - len(ids) + 2, len(rows) + 2)  # by id
+    ]
+    assert cells == [expected for _, expected in FORMULA_PEOPLE]
+    delete_employees(clean_database)
+
+    result = import_csv(exported)
+
+    assert result.returncode == 0, result.stderr
+    for employee_id, (body, _) in zip(ids, FORMULA_PEOPLE, strict=True):
+        stored = real_app.get(f"{EMPLOYEES}/{employee_id}", headers=headers).json
+        assert {name: stored[name] for name in body} == body
+    again = real_app.get(EMPLOYEES, params={"limit": "500"}, headers=headers).json
+    assert again == listed
+    assert stored_rows(clean_database) == rows
+    assert real_app.get(CSV, headers=headers).body == exported
 
 
 def test_ids_go_on_after_the_imported_ones(
