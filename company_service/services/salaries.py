@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,13 +28,20 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     range: no salary changes unless all of them can.
     """
     DepartmentService(session).get(department_id)
+    staff = (Employee.department_id == department_id, Employee.active.is_(True))
+    # Lock the staff's rows first. The UPDATE skips salaries it would leave
+    # as they are, and at READ COMMITTED a row is skipped on the values of
+    # the statement's snapshot: a concurrent raise could turn 9 cents into
+    # 10, which this raise would then not see (the race test caught it on
+    # PostgreSQL). Once the locks are held, the UPDATE's snapshot is newer
+    # than every raise that committed before, and none can commit after.
+    session.execute(select(Employee.id).where(*staff).with_for_update())
     factor = SCALE + int(percent.scaleb(4))
     raised = (Employee.salary_cents * factor + SCALE // 2) // SCALE
     statement = (
         update(Employee)
         .where(
-            Employee.department_id == department_id,
-            Employee.active.is_(True),
+            *staff,
             # A salary the raise leaves as it is (0 %, or a cent that rounds
             # back) is no change: its version and updated_at stay.
             raised != Employee.salary_cents,
