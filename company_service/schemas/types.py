@@ -44,15 +44,29 @@ def parse_iso_date(value: Any) -> Any:
 _NUMBER = re.compile(NUMBER_TEXT)
 
 
+# Far beyond any field's range or precision, and far inside what Decimal
+# arithmetic takes: "0e3816637521029101671766996008" is 0, but scaling it
+# raised InvalidOperation (found by the fuzzer).
+MAX_EXPONENT = 100
+
+
 def parse_decimal(value: Any) -> Any:
     """A JSON number (parsed as Decimal, see views/body.py) or a string in
     the same grammar; the field then checks its range and decimal places."""
     if isinstance(value, bool):
         raise ValueError("must be a number or a numeric string")
-    if isinstance(value, Decimal | int):
-        return Decimal(value)
     if isinstance(value, str) and _NUMBER.fullmatch(value):
+        try:
+            value = Decimal(value)
+        except ArithmeticError:  # an exponent beyond what Decimal takes
+            raise ValueError("must be a number of a sensible size") from None
+    if isinstance(value, int):
         return Decimal(value)
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int) or abs(exponent) > MAX_EXPONENT:
+            raise ValueError("must be a number of a sensible size")
+        return value
     raise ValueError("must be a number or a numeric string")
 
 
@@ -167,7 +181,8 @@ Money = Annotated[
 Cents = Annotated[
     int,
     PlainSerializer(cents_text, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,10}\.\d{2}$"}),
+    # Any number of digits: a department's total can pass 10^10.
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$"}),
 ]
 Timestamp = Annotated[
     datetime,

@@ -31,6 +31,16 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+def exact_number(text: str) -> Decimal:
+    """98000.10 stays exactly that, never a binary float. A number whose
+    exponent Decimal cannot hold (1e38166375210291016717669960080) is not one
+    the service could use: refused like malformed JSON, not a 500."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        raise ValueError(f"the number {text[:40]} is out of range") from None
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Refuse ``{"a": 1, "a": 2}``: which value was meant is anybody's guess."""
     result: dict[str, Any] = {}
@@ -80,7 +90,7 @@ def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
             text,
             object_pairs_hook=_unique_keys,
             parse_constant=_reject_constant,
-            parse_float=Decimal,  # 98000.10 stays exactly that, never a binary float
+            parse_float=exact_number,
         )
     except RecursionError:
         raise HTTPBadRequest(detail="the body is nested too deeply") from None

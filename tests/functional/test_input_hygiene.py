@@ -96,3 +96,28 @@ def test_range_and_precision_are_told_apart(testapp, editor_token, salary, messa
     [error] = errors(testapp, editor_token, employee(salary=salary))
     assert error["loc"] == ["body", "salary"]
     assert message in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "salary", ["0e3816637521029101671766996008", "7611.547e376423", "1e-999"]
+)
+def test_a_number_beyond_any_sensible_size_is_a_422_not_a_500(
+    testapp, editor_token, salary
+):
+    """Found by the fuzzer: a zero with a huge exponent passed the range
+    checks and then failed Decimal arithmetic."""
+    [error] = errors(testapp, editor_token, employee(salary=salary))
+    assert error["loc"] == ["body", "salary"]
+
+
+def test_a_json_number_decimal_cannot_hold_is_a_400(testapp, editor_token):
+    body = json.dumps(employee()).replace(
+        '"salary": "1.00"', '"salary": 1e38166375210291016717669960080'
+    )
+    answer = testapp.post(
+        EMPLOYEES,
+        body,
+        headers={**bearer(editor_token), "Content-Type": "application/json"},
+        status=400,
+    )
+    assert "out of range" in answer.json["detail"]
