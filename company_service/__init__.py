@@ -12,6 +12,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     """The WSGI application factory named in the ini files."""
     config = Configurator(settings=settings)
     config.include(".request_id")
+    config.include(".hosts")
     config.include(".cors")
     config.include(".renderers")
     config.include(".db")

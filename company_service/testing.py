@@ -220,10 +220,15 @@ def live_server(
     ``PYTHONPATH``, so the options may name modules outside the package
     (``tests.support.probes``, ``bench.baseline``). Entries in ``pythonpath``
     go before it: another checkout's ``company_service`` then wins over the
-    editable install's (``make bench --base`` serves an older commit so)."""
+    editable install's (``make bench --base`` serves an older commit so).
+
+    Its clients send ``Host: 127.0.0.1:<port>``, so ``api.trusted_hosts`` is
+    ``127.0.0.1`` unless ``app_options`` says otherwise: production.ini lists
+    only its public name, which no client here sends."""
     port = free_port()
     config = workdir / f"server-{port}.ini"
-    app_lines = "".join(f"{k} = {v}\n" for k, v in (app_options or {}).items())
+    app_options = {"api.trusted_hosts": "127.0.0.1", **(app_options or {})}
+    app_lines = "".join(f"{k} = {v}\n" for k, v in app_options.items())
     server_lines = "".join(f"{k} = {v}\n" for k, v in (server_options or {}).items())
     config.write_text(
         f"[app:main]\nuse = config:{ini}#main\n{app_lines}\n"
