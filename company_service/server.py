@@ -7,6 +7,9 @@ clients (for at most ``shutdown_grace_seconds``), and only then stops the
 loop. A request still running past that is cut off with the process; its
 transaction was never committed, so nothing of it remains.
 
+The listeners' connections are served as HTTP/1.1 wants (``waitress_framing``):
+kept open after streamed, 204 and 304 answers, and a HEAD gets no body bytes.
+
 Used from the ini files as ``[server:main] use = egg:company_service#waitress``.
 """
 
@@ -19,11 +22,13 @@ from typing import Any
 from waitress.server import create_server
 
 from .waitress_drain import busy, stop_accepting
+from .waitress_framing import use_http11_framing
 
 
 def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) -> int:
     grace = float(settings.pop("shutdown_grace_seconds", 10))
     server = create_server(app, **settings)
+    use_http11_framing(server)
     stopping = threading.Event()
 
     def drain_then_stop() -> None:
