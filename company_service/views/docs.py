@@ -1,30 +1,38 @@
 """/api/v1/openapi.json and /api/v1/docs: open, and served entirely from here.
 
 Swagger UI's scripts and styles come from the swagger-ui-bundle-v2 package,
-installed from PyPI with the service and served as static files, so the page
-works with no network and loads nothing from a CDN.
+installed from PyPI with the service, so the page works with no network and
+loads nothing from a CDN. Only the files the page loads are served (see
+``DOCS_ASSETS`` in routes.py), not the bundle's directory: its stock
+index.html and swagger-initializer.js render a document from another host.
 """
 
 from typing import Any
 
 from pyramid.request import Request
-from pyramid.response import Response
+from pyramid.response import FileResponse, Response
 from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+from swagger_ui_bundle import swagger_ui_path
 
 from ..openapi import openapi_document
-from ..routes import DOCS_STATIC
+from ..routes import DOCS_ASSET_ROUTE, DOCS_ASSETS
 from .config import api_view
+
+# The assets' URLs do not change when the package is upgraded: an hour of
+# caching, then a conditional request (Last-Modified) that is usually a 304.
+ASSET_MAX_AGE = 3600
 
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>company_service API</title>
-  <link rel="stylesheet" href="{static}/swagger-ui.css">
+  <link rel="stylesheet" href="{css}">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="{static}/swagger-ui-bundle.js"></script>
+  <script src="{js}"></script>
   <script>
     window.ui = SwaggerUIBundle({{
       url: "{document}",
@@ -45,6 +53,27 @@ def openapi_json(request: Request) -> dict[str, Any]:
 
 @api_view(route_name="docs", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def docs(request: Request) -> Response:
-    static = request.script_name + DOCS_STATIC
-    html = PAGE.format(static=static, document=request.route_path("openapi"))
+    html = PAGE.format(
+        css=request.route_path(DOCS_ASSET_ROUTE, asset="swagger-ui.css"),
+        js=request.route_path(DOCS_ASSET_ROUTE, asset="swagger-ui-bundle.js"),
+        document=request.route_path("openapi"),
+    )
     return Response(html, content_type="text/html", charset="utf-8")
+
+
+@view_config(
+    route_name=DOCS_ASSET_ROUTE, request_method="GET", permission=NO_PERMISSION_REQUIRED
+)
+def docs_asset(request: Request) -> Response:
+    """One of the files the page loads; the route matches no other name.
+
+    A plain ``view_config``, not ``api_view``: a file, not a JSON operation,
+    so it is no part of the OpenAPI document and reads no query string.
+    """
+    name = request.matchdict["asset"]
+    return FileResponse(
+        str(swagger_ui_path / name),
+        request,
+        cache_max_age=ASSET_MAX_AGE,
+        content_type=DOCS_ASSETS[name],
+    )
