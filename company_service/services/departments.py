@@ -85,16 +85,17 @@ class DepartmentService:
 
     def replace(
         self, department_id: int, data: DepartmentIn, expected: Expected | None
-    ) -> Department:
+    ) -> tuple[Department, int]:
+        """The replaced department and its employee count, counted once:
+        the precondition and the representation both need it."""
         department = self.get(department_id, lock=True)
-        if expected is not None:
-            count = self.employee_count(department_id)
-            check_state(department_tag(department, count), expected)
+        count = self.employee_count(department_id)
+        check_state(department_tag(department, count), expected)
         for field, value in data.model_dump().items():
             setattr(department, field, value)
         with versioned_write(expected):
             self._flush(data.name)
-        return department
+        return department, count
 
     def delete(self, department_id: int, expected: Expected | None) -> None:
         """Delete a department nobody belongs to.

@@ -91,8 +91,9 @@ def patch_department(request: Request) -> DepartmentOut:
 
 def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     departments = service(request)
-    department = departments.replace(item_id(request), data, expected_state(request))
-    count = departments.employee_count(department.id)
+    department, count = departments.replace(
+        item_id(request), data, expected_state(request)
+    )
     body = department_out(department, count)
     return changed(request, body, department_tag(department, count))
 
