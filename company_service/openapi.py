@@ -162,7 +162,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=employee.EmployeeIn, problems=(*WRITE, 409), etag=True, location=True,
     ),
     ("employees_bulk", "POST"): Operation(
-        "Create 1-1000 employees, all or none", status=201,
+        "Create 1-1000 employees, all or none",
         response=responses.EmployeeList, body=operations.BulkIn, problems=(*WRITE, 409),
     ),
     ("employees_csv", "GET"): Operation(

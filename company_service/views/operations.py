@@ -16,10 +16,14 @@ from .items import item_id
 
 @api_view(route_name="employees_bulk", request_method="POST", permission=EDIT)
 def bulk_create(request: Request) -> EmployeeList:
-    """Every item valid and new, then one flush; else nothing."""
+    """Every item valid and new, then one flush; else nothing.
+
+    200, not 201: RFC 9110 15.3.2 reads a 201 as naming one created resource
+    (its Location, else the request URL), and no one URL names a batch; each
+    item's own URL is ``/employees/{id}`` with the id in the body.
+    """
     body = validate(BulkIn, read_json(request))
     employees = BulkCreate(request.dbsession)(body.items)
-    request.response.status_code = 201
     return EmployeeList(items=[EmployeeOut.model_validate(e) for e in employees])
 
 

@@ -150,7 +150,7 @@ def client(number: int, servers, world: dict, ledger: Ledger, stop_at: float) ->
                 "POST", "/api/v1/employees/bulk", body, headers=headers
             )
             ledger.answered(answer)
-            if answer.status == 201:
+            if answer.status == 200:
                 with ledger.lock:
                     ledger.created[answer.json["items"][0]["id"]] = email
         else:
@@ -165,7 +165,7 @@ def client(number: int, servers, world: dict, ledger: Ledger, stop_at: float) ->
                 "POST", "/api/v1/employees/bulk", body, headers=headers
             )
             ledger.answered(answer)
-            if answer.status != 201:
+            if answer.status != 200:
                 continue
             ids = [item["id"] for item in answer.json["items"]]
             with ledger.lock:
