@@ -11,7 +11,7 @@ LOCK := requirements/constraints.txt
 LOCK_ARGS ?= --upgrade
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run initdb test fuzz lint format bench clean
+.PHONY: help install lock run initdb test test-cluster fuzz lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ endef
 
 test: $(STAMP) ## Run the tests under coverage (SQLite; set TEST_DATABASE_URL for another database)
 	$(call covered,-m pytest $(PYTEST_ARGS))
+
+# The clusters (company_service/clusters/) are started by the tests' fixtures
+# on ports and in directories of their own, and stopped afterwards.
+test-cluster: $(STAMP) ## Run tests/cluster: Galera, a PostgreSQL hot standby, haproxy (started and stopped here)
+	$(call covered,-m pytest tests/cluster $(PYTEST_ARGS))
 
 fuzz: $(STAMP) ## Fuzz the live server with schemathesis (FUZZ_DATABASE_URL, else SQLite)
 	$(call covered,fuzz/run.py $(FUZZ_ARGS))

@@ -17,6 +17,7 @@ import nothing from here.
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +45,18 @@ from company_service.testing import (
 os.environ.pop("DATABASE_URL", None)
 
 PROBES = "tests.support.probes"
+
+
+CLUSTER_TESTS = Path(__file__).parent / "cluster"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/cluster start clusters of their own and take minutes: they run
+    only when named (``make test-cluster``), never as part of ``make test``."""
+    if collection_path != CLUSTER_TESTS:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(p == CLUSTER_TESTS or CLUSTER_TESTS in p.parents for p in named)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
