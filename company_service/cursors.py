@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import asbool
 
 from .paging import Sort
 
@@ -95,11 +97,21 @@ def cursor_secret(settings: Mapping[str, Any]) -> bytes:
     """``CURSOR_SECRET`` or ``api.cursor_secret``; else a secret for this process.
 
     Processes behind one load balancer must share a secret, or a cursor made
-    by one is refused by the next.
+    by one is refused by the next, and one made before a restart is refused
+    after it. So where ``api.cursor_secret_required`` is true (production.ini)
+    a missing secret stops the app from starting, rather than letting every
+    restart break the clients' paging.
     """
     secret = os.environ.get("CURSOR_SECRET") or settings.get("api.cursor_secret")
     if secret:
         return secret.encode()
+    if asbool(settings.get("api.cursor_secret_required", False)):
+        raise ConfigurationError(
+            "api.cursor_secret is not set (nor the CURSOR_SECRET environment"
+            " variable): every process serving this database must sign cursors"
+            " with the same secret, e.g. the output of"
+            " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
     log.info("no api.cursor_secret set: cursors are valid in this process only")
     return secrets.token_bytes(32)
 

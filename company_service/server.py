@@ -1,11 +1,22 @@
-"""The server runner: waitress, stopping gracefully on SIGTERM.
+"""The server runner: waitress, draining gracefully on SIGTERM.
 
 Plain waitress dies at once on SIGTERM (Python's default), cutting off the
-requests it is serving. Here SIGTERM stops new connections from being
-accepted, lets the requests in flight finish and their answers reach the
-clients (for at most ``shutdown_grace_seconds``), and only then stops the
-loop. A request still running past that is cut off with the process; its
-transaction was never committed, so nothing of it remains.
+requests it is serving. Here SIGTERM starts a drain in three steps:
+
+1. for ``drain_seconds`` the process keeps accepting and serving, but
+   ``/readyz`` answers 503 (the app reads :data:`DRAINING_KEY` from the
+   environ), so a load balancer health-checking it takes it out of rotation
+   before its listener closes; a request sent meanwhile is still served;
+2. then it stops accepting new connections and lets the requests in flight
+   finish and their answers reach the clients (for at most
+   ``shutdown_grace_seconds``);
+3. then it stops the loop. A request still running past that is cut off
+   with the process; its transaction was never committed, so nothing of it
+   remains.
+
+``drain_seconds`` (default 0: no balancer, stop accepting at once) must
+exceed the balancer's ``fall`` x ``inter`` (docs/scaling.md, "Load balancer
+and rolling restarts"). A second SIGTERM stops at once.
 
 The listeners' connections are served as HTTP/1.1 wants (``waitress_framing``):
 kept open after streamed, 204 and 304 answers, and a HEAD gets no body bytes.
@@ -17,6 +28,7 @@ import _thread
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from waitress.server import create_server
@@ -24,14 +36,35 @@ from waitress.server import create_server
 from .waitress_drain import busy, stop_accepting
 from .waitress_framing import use_http11_framing
 
+# The environ key under which the app finds the drain's Event (set: draining).
+DRAINING_KEY = "company_service.draining"
+
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+def announcing(app: WSGIApp, draining: threading.Event) -> WSGIApp:
+    """``app`` with the drain's Event in every request's environ: the app
+    learns of the drain without a global, and a test can set it itself."""
+
+    def with_drain_flag(
+        environ: dict[str, Any], start_response: Any
+    ) -> Iterable[bytes]:
+        environ[DRAINING_KEY] = draining
+        return app(environ, start_response)
+
+    return with_drain_flag
+
 
 def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) -> int:
     grace = float(settings.pop("shutdown_grace_seconds", 10))
-    server = create_server(app, **settings)
+    drain = float(settings.pop("drain_seconds", 0))
+    draining = threading.Event()
+    server = create_server(announcing(app, draining), **settings)
     use_http11_framing(server)
-    stopping = threading.Event()
 
     def drain_then_stop() -> None:
+        time.sleep(drain)  # serving on; /readyz says 503 meanwhile
+        stop_accepting(server)
         deadline = time.monotonic() + grace
         while busy(server) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -41,10 +74,9 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
         _thread.interrupt_main(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:
-        if stopping.is_set():  # the drain is over, or a second SIGTERM: stop now
+        if draining.is_set():  # the drain is over, or a second SIGTERM: stop now
             raise KeyboardInterrupt  # waitress closes down on KeyboardInterrupt
-        stopping.set()
-        stop_accepting(server)
+        draining.set()
         threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_sigterm)

@@ -59,6 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # A str, not a Path: it is also a config URI and a command-line argument.
 TESTING_INI = str(ROOT / "testing.ini")
 PSERVE = Path(sys.executable).parent / "pserve"
+# Not a secret: the live servers' shared cursor key, for tests and benchmarks.
+LIVE_SERVER_CURSOR_SECRET = "live-server-not-secret"  # noqa: S105
 
 
 # --- the app -------------------------------------------------------------------
@@ -212,6 +214,7 @@ def live_server(
     server_options: dict[str, str] | None = None,
     process: Process | None = None,
     pythonpath: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
     """Start ``pserve`` on a free port with ``ini``'s app and server sections,
     plus any options given (e.g. the test probes for the app).
@@ -224,10 +227,19 @@ def live_server(
 
     Its clients send ``Host: 127.0.0.1:<port>``, so ``api.trusted_hosts`` is
     ``127.0.0.1`` unless ``app_options`` says otherwise: production.ini lists
-    only its public name, which no client here sends."""
-    port = free_port()
+    only its public name, which no client here sends. Every server started
+    here signs cursors with one throw-away ``api.cursor_secret`` (production.ini
+    refuses to start without one), so a cursor from one is valid in the next.
+
+    ``port`` (else a free one) lets a restarted process take its
+    predecessor's place behind a load balancer."""
+    port = port or free_port()
     config = workdir / f"server-{port}.ini"
-    app_options = {"api.trusted_hosts": "127.0.0.1", **(app_options or {})}
+    app_options = {
+        "api.trusted_hosts": "127.0.0.1",
+        "api.cursor_secret": LIVE_SERVER_CURSOR_SECRET,
+        **(app_options or {}),
+    }
     app_lines = "".join(f"{k} = {v}\n" for k, v in app_options.items())
     server_lines = "".join(f"{k} = {v}\n" for k, v in (server_options or {}).items())
     config.write_text(

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..problems import problem_response, retry_after_seconds
+from ..server import DRAINING_KEY
 from .config import api_view
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,24 @@ def answers(engine: Engine) -> None:
 
 @api_view(route_name="readyz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def readyz(request: Request) -> dict[str, str] | Response:
-    """The database answers a query on a connection from each request pool
-    (readers' and writers').
+    """The process is not draining, and the database answers a query on a
+    connection from each request pool (readers' and writers').
+
+    While the server drains after SIGTERM (``server.py``) this is a 503 at
+    once, though the process still serves every other request: the load
+    balancer's checks take it out of rotation before its listener closes.
 
     Uses the engines, not ``request.dbsession``: this asks whether a
     connection can be had, and needs no transaction of its own.
     """
+    draining = request.environ.get(DRAINING_KEY)
+    if draining is not None and draining.is_set():
+        return problem_response(
+            request,
+            503,
+            "this process is shutting down",
+            headers={"Retry-After": str(retry_after_seconds(request))},
+        )
     readers, writers = (
         request.registry["db.engine"],
         request.registry["db.writer_engine"],

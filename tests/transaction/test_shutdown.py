@@ -1,4 +1,5 @@
-"""SIGTERM: requests in flight finish; one that outlasts the grace leaves nothing."""
+"""SIGTERM: first a drain (serving on, /readyz says 503), then requests in
+flight finish; one that outlasts the grace leaves nothing."""
 
 import http.client
 import signal
@@ -83,7 +84,7 @@ def test_a_request_that_outlasts_the_grace_leaves_nothing_behind(
         database_url,
         tmp_path,
         PROBES,
-        {"shutdown_grace_seconds": "0.5"},
+        {"shutdown_grace_seconds": "0.5", "drain_seconds": "0"},
         process,
     ) as server:
         thread = slow_write(server, token, "cut-off", 30, answers)
@@ -109,10 +110,51 @@ def test_sigterm_stops_a_server_started_with_sigint_ignored(
         try:
             stack.enter_context(
                 live_server(
-                    ROOT / "production.ini", database_url, tmp_path, {}, {}, process
+                    ROOT / "production.ini",
+                    database_url,
+                    tmp_path,
+                    {},
+                    {"drain_seconds": "0"},
+                    process,
                 )
             )
         finally:
             signal.signal(signal.SIGINT, previous)
         process.popen.send_signal(signal.SIGTERM)
         assert process.popen.wait(timeout=15) == 0
+
+
+def test_while_draining_readyz_says_503_and_every_other_request_is_served(
+    database_url, clean_database, token, tmp_path
+):
+    """production.ini's drain: the balancer's check fails at once, while the
+    requests it still sends (until its checks took the process out) are
+    served and committed."""
+    process = Process()
+    with live_server(
+        ROOT / "production.ini",
+        database_url,
+        tmp_path,
+        {},
+        {"drain_seconds": "3"},
+        process,
+    ) as server:
+        assert server.request("GET", "/readyz").status == 200
+        process.popen.send_signal(signal.SIGTERM)
+        ready = server.request("GET", "/readyz")
+        created = server.request(
+            "POST", "/api/v1/departments", {"name": "while-draining"}, bearer(token)
+        )
+        alive = server.request("GET", "/healthz")
+        assert process.popen.wait(timeout=20) == 0
+    assert ready.status == 503
+    assert ready.headers["Content-Type"] == "application/problem+json"
+    assert ready.headers["Retry-After"]
+    assert ready.json["detail"] == "this process is shutting down"
+    assert (created.status, alive.status) == (201, 200)
+    assert names(clean_database) == {"while-draining"}
+
+
+def test_without_a_drain_readyz_answers_as_before(real_app, clean_database):
+    """The app alone (no server.py around it, as under webtest) never drains."""
+    assert real_app.get("/readyz").json == {"status": "ok", "database": "ok"}
