@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -90,6 +91,13 @@ class Employee(Base):
     # version_id_col numbers the unit of work's writes; the default is for
     # an INSERT statement, which the unit of work does not number.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Flipped (0 <-> 1) on each manager a management-chain check walks, so
+    # that Galera certifies what the check read (services/employees.py,
+    # ``_reaches``). In no representation; it moves neither version nor
+    # updated_at.
+    chain_stamp: Mapped[int] = mapped_column(
+        SmallInteger, default=0, server_default="0"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

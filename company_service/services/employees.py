@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import CTE, Select, bindparam, func, literal, select
+from sqlalchemy import CTE, Select, bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,20 +35,27 @@ SORT_FIELDS = {
 # Reads return rows of these columns, not Employee objects: a response needs
 # only the values, and building (and tracking) an ORM object per row cost
 # more than the query. Built once, so SQLAlchemy's statement cache key is too.
-EMPLOYEE_COLUMNS = [column for column in employees.c if column.key != "search_key"]
+EMPLOYEE_COLUMNS = [
+    column for column in employees.c if column.key not in ("search_key", "chain_stamp")
+]
 EMPLOYEE_BY_ID = select(*EMPLOYEE_COLUMNS).where(employees.c.id == bindparam("id"))
 EXISTS = {
     table.name: select(literal(1)).where(table.c.id == bindparam("id"))
     for table in (employees, departments)
 }
-# One step up a management chain, as a locking read: it reads the newest
-# committed manager_id (whatever the isolation level) and holds the row so
-# that nobody changes it before this transaction ends.
-MANAGER_OF_LOCKED = (
-    select(employees.c.manager_id)
-    .where(employees.c.id == bindparam("id"))
-    .with_for_update(read=True)
+# One step up a management chain writes the row it reads: it flips the row's
+# chain_stamp (which locks it FOR UPDATE until the transaction ends, on every
+# database) and then reads its manager, the newest committed one now that
+# the row is held. The write, not the lock, is what Galera certifies: a no-
+# change UPDATE or a locking read stays on its own node. updated_at is named
+# so that its onupdate leaves it alone: a manager's representation does not
+# change because a report moved.
+FLIP_CHAIN_STAMP = (
+    update(employees)
+    .where(employees.c.id == bindparam("row_id"))
+    .values(chain_stamp=1 - employees.c.chain_stamp, updated_at=employees.c.updated_at)
 )
+MANAGER_OF = select(employees.c.manager_id).where(employees.c.id == bindparam("id"))
 
 # A management chain deeper than this is a bug, not an org chart: it bounds
 # the recursive queries even if a cycle ever slipped into the data.
@@ -257,13 +264,16 @@ class EmployeeService:
     def _reaches(self, start: int, target: int) -> bool:
         """Whether ``target`` is on ``start``'s management chain.
 
-        The chain is walked one locking read at a time (``FOR SHARE``), not
-        read from a snapshot: each step sees the newest committed manager
-        and holds that row until the end of the transaction. Two concurrent
-        changes that would together close a cycle therefore meet on a row
-        one of them has locked: one waits for the other and then sees its
-        edge, or the database finds a deadlock and the request is retried
-        (tests/transaction/test_races.py).
+        The chain is walked one row at a time, each row written before it
+        is read (``FLIP_CHAIN_STAMP``), not read from a snapshot: each step
+        sees the newest committed manager and holds that row until the end
+        of the transaction. Two concurrent changes that would together close
+        a cycle therefore both write a row the other reads. On one server
+        one waits for the other and then sees its edge, or the database
+        finds a deadlock and the request is retried; on Galera, where they
+        may run on different nodes, the second to commit fails certification
+        and is retried (tests/transaction/test_races.py,
+        tests/cluster/test_galera.py).
         """
         current: int | None = start
         for _ in range(MAX_DEPTH):
@@ -271,8 +281,9 @@ class EmployeeService:
                 return False
             if current == target:
                 return True
+            self.session.execute(FLIP_CHAIN_STAMP, {"row_id": current})
             current = self.session.execute(
-                MANAGER_OF_LOCKED, {"id": current}
+                MANAGER_OF, {"id": current}
             ).scalar_one_or_none()
         raise RuntimeError(f"a management chain above {start} is a cycle")
 
