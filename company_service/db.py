@@ -83,9 +83,16 @@ def make_engine(
             # values it read before; with it, that lock fails (error 1020) and
             # the request is retried, as PostgreSQL's REPEATABLE READ does
             # with a serialization failure. See docs/transactions.md.
+            # db.wsrep_sync_wait (Galera): 1 makes each read wait until this
+            # node has applied every write the cluster had committed when the
+            # read began, so a read after a write through another node sees
+            # it. A plain server has the variable and ignores it (wsrep off).
+            # See docs/scaling.md, section Galera.
+            sync_wait = int(settings.get("db.wsrep_sync_wait", 0))
             options["connect_args"]["init_command"] = (
                 f"SET SESSION max_statement_time = {statement_ms / 1000}, "
                 "innodb_snapshot_isolation = ON"
+                + (f", wsrep_sync_wait = {sync_wait}" if sync_wait else "")
             )
         options.setdefault("pool_timeout", timeout)
     engine = engine_from_config(dict(settings), "sqlalchemy.", **options)

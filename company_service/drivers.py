@@ -14,11 +14,15 @@ from sqlalchemy.exc import DBAPIError
 
 # MariaDB: 1213 deadlock, 1205 lock wait timeout, 1020 record changed since
 # last read (snapshot isolation). All mean "try the whole thing again".
+# Galera reports a transaction that failed certification, or was aborted by
+# a replicated write that won, as 1213 too, at COMMIT or at its next statement.
 MYSQL_TRANSIENT = frozenset({1020, 1205, 1213})
 # MariaDB: the server is gone or going (2003 cannot connect, 2006 gone away,
 # 2013 lost connection, 1053 shutting down, 1927 connection killed) or the
-# statement ran past max_statement_time (1969).
-MYSQL_UNAVAILABLE = frozenset({1053, 1927, 1969, 2003, 2006, 2013})
+# statement ran past max_statement_time (1969). Galera: 1047 "WSREP has not
+# yet prepared node for application use", a node outside the primary
+# component (it lost quorum, or is still joining): another node can answer.
+MYSQL_UNAVAILABLE = frozenset({1047, 1053, 1927, 1969, 2003, 2006, 2013})
 MYSQL_DUPLICATE_ENTRY = 1062
 MYSQL_CHECK_FAILED = 4025  # raised as an OperationalError, not an IntegrityError
 # PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
