@@ -17,10 +17,11 @@ from pyramid.settings import aslist
 from .introspection import allowed_methods
 from .request_id import STANDARD_HEADERS_TWEEN
 
-EXPOSED_HEADERS = "ETag, Link, Location, X-Request-ID"
+EXPOSED_HEADERS = "Consistency-Token, ETag, Link, Location, X-Request-ID"
 ALLOWED_HEADERS = ", ".join(
     [
         "Authorization",
+        "Consistency-Token",
         "Content-Type",
         "Idempotency-Key",
         "If-Match",

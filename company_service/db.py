@@ -43,6 +43,7 @@ def make_engine(
     *,
     pre_ping: bool = False,
     isolation_level: str | None = None,
+    address: str | None = None,
 ) -> Engine:
     """Build an engine from ``sqlalchemy.*`` and ``db.*`` settings.
 
@@ -50,9 +51,10 @@ def make_engine(
     trip only where a dead connection could not be retried (the export,
     whose rows are read after its response has begun). ``isolation_level``
     overrides ``db.isolation_level``; it is set once per new connection, so
-    a pool of its own costs no statement per request.
+    a pool of its own costs no statement per request. ``address`` (a standby's URL)
+    overrides the database's.
     """
-    url = make_url(database_url(settings))
+    url = make_url(address or database_url(settings))
     # hide_parameters: with SQL logging on, bound values (a token's hash, an
     # employee's salary) still never reach the logs. No pool_pre_ping: it
     # costs every request a round trip; a connection found dead by its first
@@ -268,4 +270,7 @@ def includeme(config: Configurator) -> None:
     config.include("pyramid_retry")
     config.include("pyramid_tm")
     config.add_subscriber(back_off, IBeforeRetry)
-    config.add_request_method(request_dbsession, "dbsession", reify=True)
+    if settings.get("db.replica_url"):  # reads on standbys: replicas.py
+        config.include(".replicas")
+    else:
+        config.add_request_method(request_dbsession, "dbsession", reify=True)

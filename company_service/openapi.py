@@ -20,6 +20,7 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.registry import Registry
 
 from .introspection import route_views, view_methods
+from .replicas import HEADER as CONSISTENCY_HEADER
 from .schemas import department, employee, operations, responses
 from .schemas.query import QueryModel
 from .schemas.types import MAX_ID
@@ -63,6 +64,19 @@ IDEMPOTENCY_KEY = header(
     },
     "repeat a POST safely: the stored answer comes back, nothing runs twice",
 )
+# With PostgreSQL standbys (db.replica_url, replicas.py): every 2xx write
+# answers it, a read that sends it back sees that write. Without standbys it
+# is neither sent nor read. A plain string here: what it holds is ours.
+CONSISTENCY_TOKEN = header(
+    CONSISTENCY_HEADER,
+    {"type": "string"},
+    "the Consistency-Token of an earlier write: this read sees that write "
+    "(with standbys only; else ignored); not one we issued: 422",
+)
+CONSISTENCY_ANSWER = {
+    "schema": {"type": "string"},
+    "description": "with standbys only: send it back on a read to see this write",
+}
 # What GET /api/v1/openapi.json answers: a JSON object, an OpenAPI 3.1
 # document. Its full schema is the specification's (externalDocs), which would
 # have to be fetched from another host; this one holds what clients read
@@ -304,6 +318,11 @@ class DocumentBuilder:
         }
         if method == "POST" and not op.open:
             result["parameters"].append(IDEMPOTENCY_KEY)
+        if method == "GET" and not op.open:
+            result["parameters"].append(CONSISTENCY_TOKEN)
+        elif method != "GET":
+            success = result["responses"][str(op.status)]
+            success.setdefault("headers", {})[CONSISTENCY_HEADER] = CONSISTENCY_ANSWER
         if op.open:
             result["security"] = []
         if op.body is not None:

@@ -13,11 +13,13 @@ from typing import Any
 import transaction
 
 from . import models
+from .replicas import READ_PRIMARY
 
 
 def setup(env: dict[str, Any]) -> Iterator[None]:
     request = env["request"]
     request.tm = transaction.TransactionManager(explicit=False)
+    request.environ[READ_PRIMARY] = True  # a shell reads what it writes
     env["tm"] = request.tm
     env["dbsession"] = request.dbsession
     env["models"] = models

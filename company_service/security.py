@@ -53,7 +53,9 @@ def find_identity(request: Request) -> Identity | None:
         return None
     digest = hash_token(token)
     # On the request's own connection: the first statement of its transaction.
-    connection = request.dbsession.connection()
+    # With standbys, the session binds this table to the primary (replicas.py):
+    # a revoked token is refused at once, whatever a standby has replayed.
+    connection = request.dbsession.connection(bind_arguments={"mapper": ApiToken})
     row = connection.execute(TOKEN_BY_HASH, {"digest": digest}).first()
     if row is None or not same_hash(row.token_hash, digest):
         return None

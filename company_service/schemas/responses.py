@@ -58,6 +58,14 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class ReplicaState(BaseModel):
+    name: str
+    state: Literal["streaming", "lagging", "down"]
+    lag_seconds: float | None
+
+
 class Ready(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
+    # Only with db.replica_url: each standby's state (docs/scaling.md).
+    replicas: list[ReplicaState] = []

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..problems import problem_response, retry_after_seconds
+from ..replicas import replica_report
 from ..server import DRAINING_KEY
 from .config import api_view
 
@@ -73,4 +74,6 @@ def readyz(request: Request) -> dict[str, str] | Response:
             "the database cannot be reached",
             headers={"Retry-After": str(retry_after_seconds(request))},
         )
-    return {"status": "ok", "database": "ok"}
+    # A standby's state is reported, but never makes the process unready:
+    # its reads go to the primary meanwhile (replicas.py).
+    return {"status": "ok", "database": "ok", **replica_report(request.registry)}

@@ -41,7 +41,7 @@ def test_responses_to_a_listed_origin_expose_the_contract_headers(cors_app):
     answer = cors_app.get("/api/v1/employees", headers={"Origin": ORIGIN}, status=401)
     assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
     exposed = set(answer.headers["Access-Control-Expose-Headers"].split(", "))
-    assert exposed == {"ETag", "Link", "Location", "X-Request-ID"}
+    assert exposed == {"Consistency-Token", "ETag", "Link", "Location", "X-Request-ID"}
     assert "Origin" in answer.headers["Vary"]
 
 
