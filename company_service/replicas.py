@@ -54,8 +54,6 @@ log = logging.getLogger(__name__)
 HEADER = "Consistency-Token"
 # Set in a request's environ: it reads the primary (pshell, a script).
 READ_PRIMARY = "company_service.read_primary"
-# Which standby served a read (its name, or "primary"): for the logs.
-SERVED_BY = "company_service.served_by"
 # PostgreSQL's pg_lsn text: two hex numbers of up to 32 bits each.
 LSN_SHAPE = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 TOKEN_TWEEN = "company_service.replicas.consistency_token_tween_factory"  # noqa: S105
@@ -243,9 +241,7 @@ def request_dbsession(request: Request) -> Session:
     lsn = None if sent is None else parse_token(sent)
     replica = registry["db.replicas"].pick(lsn)
     if replica is None:
-        environ[SERVED_BY] = "primary"
         return db.request_dbsession(request)
-    environ[SERVED_BY] = replica.name
     session: Session = registry["dbsession_factory"](
         bind=replica.engine, binds={ApiToken: registry["db.engine"]}
     )
