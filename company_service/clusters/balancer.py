@@ -23,6 +23,8 @@ operators and tests run the same one. Why each line is there:
   connection from haproxy that it could close while haproxy reuses it (a
   lost request); the cost is a local TCP connect per request.
 - ``option forwardfor``: production.ini trusts X-Forwarded-For from 127.0.0.1.
+- ``http-error``: haproxy's own 502, 503 (no process ready) and 504 are
+  problem+json, as every error of the service is.
 
 Also a command: ``python -m company_service.clusters.balancer up --dir D``
 serves N processes of an ini behind haproxy until ``down --dir D``.
@@ -31,6 +33,7 @@ serves N processes of an ini behind haproxy until ``down --dir D``.
 import argparse
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -70,6 +73,8 @@ defaults
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response junk-response
+    # haproxy's own answers, problem+json like every other error.
+{errors}
 
 frontend api
     bind {bind}
@@ -87,6 +92,30 @@ backend service
 
 FALL = 2
 RISE = 2
+
+# haproxy answers these itself: 503 when no process is in rotation, 502 when
+# one failed to answer, 504 when it did not answer in time.
+OWN_ANSWERS = {
+    502: ("Bad Gateway", "a service process failed to answer"),
+    503: ("Service Unavailable", "no service process is ready"),
+    504: ("Gateway Timeout", "a service process did not answer in time"),
+}
+
+
+def http_errors() -> str:
+    """``http-error`` lines with a problem+json body for each of OWN_ANSWERS."""
+    lines = []
+    for status, (title, detail) in OWN_ANSWERS.items():
+        body = json.dumps(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            separators=(",", ":"),
+        ).replace('"', '\\"')
+        retry = " hdr Retry-After 1" if status == 503 else ""
+        lines.append(
+            f"    http-error status {status} content-type application/problem+json"
+            f' string "{body}" hdr Cache-Control no-store{retry}'
+        )
+    return "\n".join(lines)
 
 
 def render(
@@ -109,6 +138,7 @@ def render(
     )
     return TEMPLATE.format(
         global_lines=global_lines,
+        errors=http_errors(),
         bind=bind,
         inter=check_interval_ms,
         fall=FALL,
@@ -293,14 +323,22 @@ def up(directory: Path, ini: Path, processes: int) -> None:
             (directory / "balancer.pid").unlink(missing_ok=True)
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def down(directory: Path) -> None:
     """Stop what ``up`` started in ``directory``, and remove the directory."""
     pid_file = directory / "balancer.pid"
     if pid_file.exists():
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while pid_file.exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # the processes drain first
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
     shutil.rmtree(directory, ignore_errors=True)
 
