@@ -34,4 +34,8 @@ class IdempotencyKey(Base):
     body: Mapped[str | None] = mapped_column(long_text())
     location: Mapped[str | None] = mapped_column(text(2000))
     etag: Mapped[str | None] = mapped_column(text(40))
+    # X-Request-ID of the request that claimed the key and produced the answer.
+    # NULL for a key claimed before revision c8e1a4f2d6b3 (expand/contract:
+    # NOT NULL once those have expired).
+    request_id: Mapped[str | None] = mapped_column(text(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -52,9 +52,13 @@ class IdempotencyStore:
             return None
         return record
 
-    def claim(self, token_id: int, key: str, print_: str) -> IdempotencyKey:
+    def claim(
+        self, token_id: int, key: str, print_: str, request_id: str
+    ) -> IdempotencyKey:
         """Insert the key before the work, so a concurrent twin waits on it."""
-        record = IdempotencyKey(token_id=token_id, key=key, fingerprint=print_)
+        record = IdempotencyKey(
+            token_id=token_id, key=key, fingerprint=print_, request_id=request_id
+        )
         self.session.add(record)
         try:
             self.session.flush()

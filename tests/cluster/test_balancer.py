@@ -1,5 +1,7 @@
 """Two service processes behind haproxy: a rolling restart under load loses
-no request, and a cursor made by one process pages on in any other.
+no request, a cursor made by one process pages on in any other, and the
+previous release keeps serving while the expand revision is applied and its
+processes are replaced one by one.
 
 One throw-away database on the shared PostgreSQL (two processes on SQLite
 would test SQLite's locking, not the balancer), dropped afterwards. The
@@ -13,6 +15,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -24,6 +27,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import Engine, select
 
@@ -31,14 +36,16 @@ from company_service.clusters.balancer import (
     Balancer,
     ensure_haproxy,
     example,
+    free_port,
     haproxy,
 )
 from company_service.db import make_engine
-from company_service.models import Department
+from company_service.models import Department, IdempotencyKey
 from company_service.testing import (
     ROOT,
     LiveServer,
     Process,
+    alembic_config,
     bearer,
     committed,
     live_server,
@@ -147,6 +154,22 @@ def test_the_example_is_a_valid_haproxy_configuration(tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_with_no_process_ready_haproxy_answers_a_problem_503(tmp_path):
+    nobody = ("127.0.0.1", free_port())  # nothing listens there
+    with haproxy([nobody], tmp_path, CHECK_MS, wait_for_backends=False) as balancer:
+        balancer.wait_for("s1", "DOWN")
+        answer = LiveServer(balancer.host, balancer.port).request("GET", DEPARTMENTS)
+    assert answer.status == 503
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "no service process is ready",
+    }
+
+
 # --- cursors across processes ------------------------------------------------
 
 
@@ -179,6 +202,7 @@ class Tally:
     retried: int = 0  # attempts repeated after a 503 or a broken connection
     failed: list[str] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)  # broken connections
     acknowledged: set[str] = field(default_factory=set)
 
 
@@ -199,7 +223,9 @@ def send(
             time.sleep(0.1)
         try:
             answer = balancer.request(method, path, body, headers)
-        except RETRYABLE:
+        except RETRYABLE as error:
+            with tally.lock:
+                tally.errors[f"{method} {type(error).__name__}: {error}"] += 1
             continue
         with tally.lock:
             tally.statuses[answer.status] += 1
@@ -260,14 +286,22 @@ def restart(cluster: Cluster, balancer: Balancer, index: int) -> None:
     name = f"s{index + 1}"
     popen = slot.process.popen
     assert popen is not None
+    signalled = time.monotonic()
     popen.send_signal(signal.SIGTERM)
     balancer.wait_for(name, "DOWN", timeout=10)
+    out = time.monotonic() - signalled
     # haproxy took it out while it still serves: the listener closes later.
     assert serves(slot.port), "it stopped serving before it was out of rotation"
     assert popen.wait(timeout=30) == 0
+    exited = time.monotonic() - signalled
     slot.stack.close()
     cluster.slots[index] = cluster.start(port=slot.port)
     balancer.wait_for(name, "UP", timeout=15)
+    print(
+        f"\n{name}: SIGTERM; out of rotation after {out:.2f} s, exited after"
+        f" {exited:.2f} s, the new process in rotation after"
+        f" {time.monotonic() - signalled:.2f} s"
+    )
 
 
 def test_a_rolling_restart_under_load_loses_no_request(cluster, token, database):
@@ -315,3 +349,181 @@ def test_a_rolling_restart_under_load_loses_no_request(cluster, token, database)
     )
     assert after_cursor.status == 200, after_cursor.body
     assert after_cursor.json["items"][0]["name"] > before.json["items"][-1]["name"]
+
+
+# --- a migration during a rolling restart (expand/contract) ------------------
+
+EXPAND = "c8e1a4f2d6b3"  # idempotency_keys.request_id, expand
+EXPAND_FILE = "company_service/alembic/versions/c8e1a4f2d6b3_idempotency_request_id.py"
+WHICH_PACKAGE = "import company_service; print(company_service.__file__)"
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def previous_release() -> str:
+    """The last commit without the expand revision: the parent of the one
+    that added it (HEAD while it is not committed yet)."""
+    added = git("log", "-1", "--format=%H", "--diff-filter=A", "--", EXPAND_FILE)
+    return git("rev-parse", f"{added}^" if added else "HEAD")
+
+
+@pytest.fixture(scope="module")
+def old_tree(tmp_path_factory) -> Iterator[Path]:
+    """The previous release in a worktree, checked to be what a server with
+    it first on PYTHONPATH imports (as bench/run.py serves a base commit)."""
+    commit = previous_release()
+    assert EXPAND not in git("ls-tree", "-r", "--name-only", commit), commit
+    tree = tmp_path_factory.mktemp("previous") / "tree"
+    git("worktree", "add", "--quiet", "--detach", str(tree), commit)
+    try:
+        search_path = os.pathsep.join([str(tree), *(e for e in sys.path if e)])
+        imported = subprocess.run(
+            [sys.executable, "-c", WHICH_PACKAGE],
+            env={**os.environ, "PYTHONPATH": search_path},
+            cwd=tree.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert Path(imported).is_relative_to(tree), imported
+        yield tree
+    finally:
+        git("worktree", "remove", "--force", str(tree))
+
+
+@pytest.fixture(scope="module")
+def before_expand(tmp_path_factory) -> Iterator[tuple[str, Engine]]:
+    """A throw-away database at the revision before the expand."""
+    plain = f"cs_expand_{os.getpid()}"
+    name = sql.Identifier(plain)
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{plain}"
+    engine = make_engine({"sqlalchemy.url": url})
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(connection)
+            previous = ScriptDirectory.from_config(config).get_revision(EXPAND)
+            assert previous is not None
+            command.upgrade(config, str(previous.down_revision))
+        yield url, engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
+            )
+
+
+def start(url: str, workdir: Path, port: int | None, tree: Path | None) -> Slot:
+    """A process of the previous release (``tree``) or of this one."""
+    stack, process = ExitStack(), Process()
+    server = stack.enter_context(
+        live_server(
+            (tree or ROOT) / "production.ini",
+            url,
+            workdir,
+            server_options={"drain_seconds": DRAIN_SECONDS},
+            process=process,
+            pythonpath=(str(tree),) if tree else (),
+            port=port,
+        )
+    )
+    return Slot(server.port, process, stack, server)
+
+
+def replace(slots: list[Slot], index: int, balancer: Balancer, start_new) -> None:
+    """The rolling restart's step: drain, out, exit, the new one in."""
+    slot = slots[index]
+    assert slot.process.popen is not None
+    slot.process.popen.send_signal(signal.SIGTERM)
+    balancer.wait_for(f"s{index + 1}", "DOWN", timeout=10)
+    assert slot.process.popen.wait(timeout=30) == 0
+    slot.stack.close()
+    slots[index] = start_new(slot.port)
+    balancer.wait_for(f"s{index + 1}", "UP", timeout=15)
+
+
+def post_with_key(server: LiveServer, token: str, name: str, key: str, rid: str):
+    headers = {**bearer(token), "Idempotency-Key": key, "X-Request-ID": rid}
+    return server.request("POST", DEPARTMENTS, {"name": name}, headers)
+
+
+def test_the_previous_release_keeps_serving_across_the_expand_migration(
+    before_expand, old_tree, tmp_path_factory
+):
+    """Two processes of the previous release behind haproxy, under load; the
+    expand revision is applied; each process in turn is replaced by this
+    release's code. No request fails; keys claimed by either code are
+    replayed by the other; the new code records its request ids."""
+    url, engine = before_expand
+    workdir = tmp_path_factory.mktemp("expand")
+    with committed(engine) as connection:
+        token = store_token(connection, "editor")
+    slots: list[Slot] = []
+    tally, stop = Tally(), threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        slots.extend(start(url, workdir, None, old_tree) for _ in range(2))
+        backends = [("127.0.0.1", slot.port) for slot in slots]
+        with haproxy(backends, workdir / "haproxy", CHECK_MS) as balancer:
+            front = LiveServer(balancer.host, balancer.port)
+            one = front.request("POST", DEPARTMENTS, {"name": "the one"}, bearer(token))
+            path = f"{DEPARTMENTS}/{one.json['id']}"
+            threads = [
+                threading.Thread(
+                    target=client, args=(n, front, token, path, tally, stop)
+                )
+                for n in range(CLIENTS)
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            with engine.connect() as connection:  # expand, under load
+                command.upgrade(alembic_config(connection), EXPAND)
+            time.sleep(0.5)
+            replace(slots, 1, balancer, lambda port: start(url, workdir, port, None))
+            old, new = slots[0].server, slots[1].server
+            # Side by side: each replays the other's key.
+            by_new = post_with_key(new, token, "by-new", "key-new", "rid-new")
+            by_old = post_with_key(old, token, "by-old", "key-old", "rid-old")
+            again_on_old = post_with_key(old, token, "by-new", "key-new", "rid-2")
+            again_on_new = post_with_key(new, token, "by-old", "key-old", "rid-3")
+            time.sleep(0.5)
+            replace(slots, 0, balancer, lambda port: start(url, workdir, port, None))
+            time.sleep(0.5)
+            stop.set()  # before haproxy goes
+            for thread in threads:
+                thread.join(timeout=30)
+    finally:
+        stop.set()
+        for slot in slots:
+            slot.stack.close()
+    print(
+        f"\nrolling restart across the expand migration: sent {tally.sent},"
+        f" retried {tally.retried}, failed {len(tally.failed)},"
+        f" statuses {dict(tally.statuses)}, errors {dict(tally.errors)}"
+    )
+    assert tally.failed == []
+    assert tally.sent > 50, "the clients were not sending"
+    stored = {n for n in stored_names(engine) if n.startswith("rolling-")}
+    assert stored == tally.acknowledged
+    assert (by_new.status, by_old.status) == (201, 201)
+    for first, again in ((by_new, again_on_old), (by_old, again_on_new)):
+        assert again.status == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json == first.json
+    with engine.connect() as connection:
+        recorded = dict(
+            connection.execute(
+                select(IdempotencyKey.key, IdempotencyKey.request_id).where(
+                    IdempotencyKey.key.in_(["key-new", "key-old"])
+                )
+            ).all()
+        )
+    assert recorded == {"key-new": "rid-new", "key-old": None}
+    assert stored_names(engine).count("by-new") == 1
