@@ -11,7 +11,7 @@ LOCK := requirements/constraints.txt
 LOCK_ARGS ?= --upgrade
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run initdb test test-cluster fuzz lint format bench clean
+.PHONY: help install lock run initdb test test-cluster fuzz lint format bench bench-scaling clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ format: $(STAMP) ## Reformat and fix what ruff can fix
 bench: $(STAMP) ## This tree vs BASE=<commit>'s service (else a bare-Core baseline), side by side (needs wrk)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BASE),--base $(BASE)) $(BENCH_ARGS)
+
+bench-scaling: $(STAMP) ## docs/scaling.md's figures: 1 vs 2 processes, standby reads, Galera 1 vs 2 nodes (root, wrk, haproxy)
+	@command -v wrk >/dev/null || { echo "make bench-scaling needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/scaling.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, caches and coverage data (not the database)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info .coverage .coverage.*

@@ -42,12 +42,15 @@ def run_wrk(
     seconds: int,
     connections: int,
     max_id: int = 1,
+    targets: str | None = None,
     tag: str = "run",
     may_fail: bool = False,
 ) -> Load:
     """Run wrk against ``url``. Only 2xx answers count as throughput; a
     non-2xx answer ends the benchmark unless ``may_fail`` (the baseline's
-    failures are reported, not hidden), and a socket error always does."""
+    failures are reported, not hidden), and a socket error always does.
+    ``targets`` (ids, comma-separated) replaces 1..``max_id`` as the ids
+    the get and patch modes pick from."""
     command = [
         wrk_binary(), "--latency", "-t1", f"-c{connections}", f"-d{seconds}s",
         "-s", str(SCRIPT),
@@ -55,7 +58,7 @@ def run_wrk(
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     # Every run its own tag: POSTed emails must never repeat an earlier run's.
-    command += [url, "--", mode, str(max_id), f"{tag}-{time.time_ns()}"]
+    command += [url, "--", mode, targets or str(max_id), f"{tag}-{time.time_ns()}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     failed = int(failed[1]) if failed else 0
