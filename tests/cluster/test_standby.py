@@ -12,6 +12,7 @@ old value, so a read that shows it was served there.
 """
 
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -78,11 +79,19 @@ class Setup:
         )
 
 
+@contextmanager
+def removed(directory: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def setup() -> Iterator[Setup]:
     base = Path(tempfile.mkdtemp(prefix="company-standby-"))
     workdir = Path(tempfile.mkdtemp(prefix="company-standby-servers-"))
-    with cluster(base) as pg:
+    with cluster(base) as pg, removed(workdir):
         print(f"\ncluster started in {pg.startup_seconds:.1f} s")
         settings = app_settings_from(TESTING_INI, pg.primary_url)
         primary = make_engine(settings)
@@ -378,19 +387,21 @@ def read_from_standby(setup: Setup, server: LiveServer, path: str) -> bool:
     return seen == before
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_stopping_the_standby_under_load_costs_no_request_more_than_a_retry(
-    setup: Setup, served
+    setup: Setup, served, mode: str
 ):
+    """``fast`` ends the standby's sessions; ``immediate`` is a crash."""
     server, log = served
     paths = [
-        f"/api/v1/employees/{create_employee(server, setup.editor, f'load{n}')}"
+        f"/api/v1/employees/{create_employee(server, setup.editor, f'{mode}{n}')}"
         for n in range(4)
     ]
     retries_before = log.read_text().count("retrying")
     load = Load(server, setup.editor, paths, Counter(), [], threading.Event())
     with load.running():
         time.sleep(2)
-        setup.pg.stop_standby()
+        setup.pg.stop_standby(mode)
         stopped = server.request("GET", "/readyz")
         time.sleep(2)
         setup.pg.start_standby()
@@ -399,7 +410,7 @@ def test_stopping_the_standby_under_load_costs_no_request_more_than_a_retry(
     retried = log.read_text().count("retrying") - retries_before
     sent = sum(load.statuses.values())
     print(
-        f"\nstandby stopped under load: sent {sent}, retried {retried}, "
+        f"\nstandby stopped ({mode}) under load: sent {sent}, retried {retried}, "
         f"503 {load.statuses[503]}, failed {len(load.errors)}, {dict(load.statuses)}"
     )
     assert load.errors == []
