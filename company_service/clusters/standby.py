@@ -21,7 +21,9 @@ import argparse
 import os
 import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -55,9 +57,34 @@ def _as_postgres(*command: str) -> list[str]:
 
 
 def _run(*command: str) -> None:
-    subprocess.run(  # noqa: S603 (PostgreSQL's own tools, our own arguments)
-        _as_postgres(*command), check=True, capture_output=True
+    """Run a PostgreSQL tool; its own words, if it fails, in the exception."""
+    done = subprocess.run(  # noqa: S603 (PostgreSQL's own tools, our own arguments)
+        _as_postgres(*command), capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{Path(command[0]).name} failed ({done.returncode}): "
+            f"{done.stderr.strip() or done.stdout.strip()}"
+        )
+
+
+def _let_postgres_through(base: Path) -> None:
+    """PostgreSQL runs as ``postgres``: every directory above ``base`` must let
+    it pass. A temporary directory (mkdtemp makes them 0700) is opened for
+    passing only (o+x, no listing); anywhere else we refuse, with advice."""
+    if os.geteuid() != 0:
+        return
+    temporary = Path(tempfile.gettempdir()).resolve()
+    for parent in base.resolve().parents:
+        mode = parent.stat().st_mode
+        if mode & stat.S_IXOTH:
+            continue
+        if parent != temporary and temporary not in parent.parents:
+            raise RuntimeError(
+                f"{parent} does not let the postgres user through: choose a "
+                f"directory under {temporary}, or chmod o+x {parent}"
+            )
+        parent.chmod(mode | stat.S_IXOTH)
 
 
 def _url(port: int) -> str:
@@ -99,7 +126,13 @@ class Cluster:
 
     def _start(self, datadir: Path) -> None:
         log = self.base / f"{datadir.name}.log"
-        self._pg_ctl(datadir, "-l", str(log), "-w", "-t", str(START_SECONDS), "start")
+        try:
+            self._pg_ctl(
+                datadir, "-l", str(log), "-w", "-t", str(START_SECONDS), "start"
+            )
+        except RuntimeError as error:
+            tail = log.read_text().strip().splitlines()[-3:] if log.exists() else []
+            raise RuntimeError("\n".join([str(error), *tail])) from None
 
     def stop_standby(self, mode: str = "fast") -> None:
         """Stop the standby: ``fast`` ends its sessions, ``immediate`` is a crash."""
@@ -139,6 +172,7 @@ class Cluster:
         """initdb, start the primary, create the database, copy it, start the copy."""
         started = time.monotonic()
         self.base.mkdir(parents=True, exist_ok=True)
+        _let_postgres_through(self.base)
         if os.geteuid() == 0:
             shutil.chown(self.base, USER, USER)
         _run(
@@ -170,7 +204,7 @@ class Cluster:
             pid_file = datadir / "postmaster.pid"
             if not pid_file.exists():
                 continue
-            with suppress(subprocess.CalledProcessError):
+            with suppress(RuntimeError):
                 self._pg_ctl(datadir, "-m", "immediate", "-w", "stop")
             with suppress(FileNotFoundError, ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
