@@ -55,7 +55,7 @@ from company_service.testing import (
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECK_MS = 200  # haproxy's check interval; fall 2: out after 2 failed checks
-DRAIN_SECONDS = "1.2"  # > fall x inter, with room for a slow check
+DRAIN_SECONDS = "2"  # > fall x inter, with room for a slow check and the assertion
 CLIENTS = 4
 DEPARTMENTS = "/api/v1/departments"
 
