@@ -765,6 +765,7 @@ def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
     sent: list[Sent] = []
     stop = threading.Event()
     counter = itertools.count()
+    reasons: Counter[str] = Counter()
 
     def client(number: int) -> None:
         with_lb = LiveServer("127.0.0.1", balancer.port)
@@ -793,6 +794,7 @@ def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
                 if answer.status not in (502, 503, 504):
                     break
                 item.failures[answer.status] += 1
+                reasons[_reason(answer)] += 1
                 item.last_failure = time.monotonic()
                 time.sleep(0.05)
 
@@ -843,8 +845,17 @@ def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
         f"service {env.retries() - retries_before}, lost {len(lost)}; last "
         f"failure {recovered:.1f} s after the kill; begun >= 10 s after it: "
         f"{late_first_try}/{len(late)} succeeded at once; node 3 rejoined in "
-        f"{rejoined:.1f} s"
+        f"{rejoined:.1f} s; 503 details {dict(reasons)}"
     )
     assert lost == []
     assert set(statuses) == {201}
     assert late and late_first_try >= 0.95 * len(late)
+
+
+def _reason(answer: Answer) -> str:
+    """A problem answer's detail (or title): which part said no."""
+    try:
+        problem = answer.json
+    except ValueError:
+        return answer.body[:60].decode(errors="replace")
+    return str(problem.get("detail") or problem.get("title"))
