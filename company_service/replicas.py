@@ -210,13 +210,14 @@ class ReplicaSet:
         return None
 
     def states(self) -> list[dict[str, Any]]:
-        """Each standby's state measured now: for /readyz."""
+        """Each standby's state for /readyz: as the reads see it, refreshed
+        like theirs (at most one check per interval, none while it is down),
+        so health checks add no load and never wait on a dead standby long."""
+        self.usable()
         now = self.clock()
         report = []
         for replica in self.replicas:
-            if now >= replica.down_until:
-                self.check(replica)
-            state = replica.state(self.clock(), self.max_lag)
+            state = replica.state(now, self.max_lag)
             lag = None if state == "down" else replica.lag_seconds
             report.append({"name": replica.name, "state": state, "lag_seconds": lag})
         return report

@@ -317,11 +317,36 @@ def test_a_standby_lagging_past_the_setting_is_skipped(setup: Setup):
                     {"id": employee_id},
                 )
             time.sleep(1.5)  # past the bound, then past a check
-            ready = server.request("GET", "/readyz")
-            assert ready.status == 200
-            assert ready.json["replicas"][0]["state"] == "lagging"
+            assert readyz_until(server, "lagging").status == 200
             read = server.request("GET", path, headers=setup.editor)
             assert salary_of(read) == "1700.00"  # the primary's value
+
+
+def test_a_read_whose_standby_connection_died_is_retried_on_the_primary(
+    setup: Setup,
+):
+    """The standby's sessions are terminated under a process that does not
+    re-check it for a minute: its next read fails on a dead connection, is
+    replayed (logged), and the replay reads the primary."""
+    with setup.serve(**{"db.replica_check_seconds": "60"}) as server:
+        log = setup.workdir / f"server-{server.port}.log"
+        employee_id = create_employee(server, setup.editor, "terminated")
+        path = f"/api/v1/employees/{employee_id}"
+        setup.pg.wait_replayed()
+        assert salary_of(server.request("GET", path, headers=setup.editor)) == "1000.00"
+        with setup.standby.connect() as connection:
+            ended = connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                )
+            )
+        assert ended >= 1
+        retries = log.read_text().count("retrying")
+        answer = server.request("GET", path, headers=setup.editor)
+        assert salary_of(answer) == "1000.00"
+        assert log.read_text().count("retrying") == retries + 1
+        assert "standby replica-1 failed" in log.read_text()
 
 
 @dataclass
@@ -372,6 +397,18 @@ class Load:
                 thread.join()
 
 
+def readyz_until(server: LiveServer, state: str) -> Answer:
+    """/readyz, asked until it reports the standby ``state`` (it reports what
+    the process learnt at its last check: up to a check interval old)."""
+    deadline = time.monotonic() + 10
+    while True:
+        answer = server.request("GET", "/readyz")
+        if answer.status != 200 or answer.json["replicas"][0]["state"] == state:
+            return answer
+        assert time.monotonic() < deadline, f"/readyz never said {state}"
+        time.sleep(0.05)
+
+
 def read_from_standby(setup: Setup, server: LiveServer, path: str) -> bool:
     """Whether a read without a token is served by the standby: with replay
     paused after a write on the primary, only the standby shows the old value."""
@@ -402,7 +439,7 @@ def test_stopping_the_standby_under_load_costs_no_request_more_than_a_retry(
     with load.running():
         time.sleep(2)
         setup.pg.stop_standby(mode)
-        stopped = server.request("GET", "/readyz")
+        stopped = readyz_until(server, "down")
         time.sleep(2)
         setup.pg.start_standby()
         setup.standby.dispose()  # the test's own connections died with it
@@ -416,11 +453,9 @@ def test_stopping_the_standby_under_load_costs_no_request_more_than_a_retry(
     assert load.errors == []
     assert set(load.statuses) == {200}
     assert stopped.status == 200  # a standby down leaves the service ready
-    assert stopped.json["replicas"][0]["state"] == "down"
     # Back in use once it streams again (down_seconds, then a check).
     deadline = time.monotonic() + 15
     while not read_from_standby(setup, server, paths[0]):
         assert time.monotonic() < deadline, "reads never went back to the standby"
         time.sleep(0.5)
-    ready = server.request("GET", "/readyz").json
-    assert ready["replicas"][0]["state"] == "streaming"
+    assert readyz_until(server, "streaming").status == 200

@@ -135,3 +135,17 @@ def test_standbys_need_a_postgresql_primary(tmp_path):
     standby = "postgresql+psycopg://postgres@127.0.0.1:1/x"
     with pytest.raises(ConfigurationError):
         make_app(settings, **{"db.replica_url": standby})
+
+
+def test_readyz_reports_what_reads_see_without_checking_a_down_standby(clock):
+    replicas = Stubbed(["a", "b"], clock)
+    replicas.lags["b"] = 7.0
+    replicas.failed(replicas.replicas[0])
+    report = replicas.states()
+    assert [(r["name"], r["state"], r["lag_seconds"]) for r in report] == [
+        ("a", "down", None),
+        ("b", "lagging", 7.0),
+    ]
+    assert replicas.checks == 1  # b's only
+    replicas.states()
+    assert replicas.checks == 1  # not again within the interval
