@@ -23,8 +23,10 @@ survivors waits for it. See docs/scaling.md, section Galera.
 
 import argparse
 import os
+import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -234,6 +236,8 @@ def start(directory: Path, size: int = 3, database: str = DATABASE) -> Cluster:
     """Start ``size`` nodes under ``directory``, wait for a synced cluster of
     all of them, and create ``database`` (replicated to every node)."""
     began = time.monotonic()
+    directory = directory.resolve()
+    _check_reachable(directory)
     directory.mkdir(parents=True, exist_ok=True)
     nodes = [Node(i, directory / f"node{i + 1}") for i in range(size)]
     running = Cluster(directory, nodes, database)
@@ -271,6 +275,16 @@ def start(directory: Path, size: int = 3, database: str = DATABASE) -> Cluster:
         raise
     running.startup_seconds = time.monotonic() - began
     return running
+
+
+def _check_reachable(directory: Path) -> None:
+    """Refuse a directory that mysql could not enter (a 0700 parent of
+    root's), which would otherwise fail much later, in a state transfer."""
+    owner = pwd.getpwnam(USER).pw_uid
+    for parent in directory.parents:
+        mode = parent.stat()
+        if mode.st_uid != owner and not mode.st_mode & stat.S_IXOTH:
+            raise ValueError(f"{USER} cannot enter {parent}: choose another --dir")
 
 
 def stop(directory: Path, running: Cluster | None = None) -> None:
