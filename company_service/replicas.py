@@ -222,10 +222,6 @@ class ReplicaSet:
             report.append({"name": replica.name, "state": state, "lag_seconds": lag})
         return report
 
-    def dispose(self) -> None:
-        for replica in self.replicas:
-            replica.engine.dispose()
-
 
 def request_dbsession(request: Request) -> Session:
     """``db.request_dbsession``, except that a read binds a standby (the
