@@ -628,7 +628,7 @@ def test_a_node_that_lost_quorum_answers_503_not_500(env: Env) -> None:
     component of one: a query gets 1047 (unavailable), or with
     wsrep_sync_wait, as the service runs, 1205 from the failed causal wait
     (transient: retried, then 503). The service on it answers 503 with
-    Retry-After, never 500, and after it rejoins, 200 again."""
+    Retry-After, never 500, /readyz included, and after it rejoins, 200."""
     row = add_employee(env, "quorum@driver.galera")
     path = f"/api/v1/employees/{row}"
     env.cluster.execute(2, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
@@ -657,6 +657,8 @@ def test_a_node_that_lost_quorum_answers_503_not_500(env: Env) -> None:
             "PATCH", path, {"title": "isolated"}, env.headers
         )
         assert write.status == 503, write.body
+        # Its SELECT 1 fails the causal wait too: haproxy takes it out.
+        assert env.servers[2].request("GET", "/readyz").status == 503
         # The other two are a majority and carry on.
         assert env.servers[0].request("GET", path, headers=env.headers).status == 200
     finally:
