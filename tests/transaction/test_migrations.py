@@ -12,6 +12,7 @@ from company_service.db import make_engine
 from company_service.testing import alembic_config
 
 BEFORE = "3c9e51a7d2b4"  # the revision before ids were kept
+AUTOINCREMENT = "a7e4c2d9b816"  # the revision that keeps them
 
 
 @pytest.fixture
@@ -96,3 +97,27 @@ def test_after_the_rebuild_a_deleted_id_stays_used(old_database):
         second = connection.scalar(insert, {"email": "n2@x"})
     assert first == 4  # freed before the revision: handed out once more
     assert second == 5
+
+
+def test_downgrades_after_it_keep_autoincrement_and_every_row(old_database):
+    """The later revisions drop a column on downgrade, which SQLite does by
+    rebuilding the table: the rebuilt tables keep AUTOINCREMENT."""
+    upgrade(old_database)
+    with old_database.connect() as connection:
+        command.downgrade(alembic_config(connection), AUTOINCREMENT)
+    with old_database.connect() as connection:
+        tables = dict(
+            connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            ).all()
+        )
+        for table in ("departments", "employees", "idempotency_keys", "api_tokens"):
+            assert "AUTOINCREMENT" in tables[table], table
+        columns = {
+            row.name for row in connection.execute(text("PRAGMA table_info(employees)"))
+        }
+        assert "chain_stamp" not in columns
+        ids = connection.scalars(text("SELECT id FROM employees ORDER BY id")).all()
+        assert ids == [1, 2, 3]
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    upgrade(old_database)  # and up again

@@ -32,5 +32,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("employees") as batch:
+    # SQLite rebuilds the table; reflection does not report AUTOINCREMENT,
+    # so it is asked for again, or ids could be reused (a7e4c2d9b816).
+    with op.batch_alter_table(
+        "employees", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch:
         batch.drop_column("chain_stamp")
