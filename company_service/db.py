@@ -226,9 +226,13 @@ ENGINES = ("db.engine", "db.writer_engine", "db.export_engine")
 
 def dispose_engines(registry: Any) -> None:
     """Close every pooled connection the app holds (its readers', writers'
-    and exports' pools): for tests that make apps of their own."""
+    and exports' pools, and its standbys'): for tests that make apps of
+    their own."""
     for name in ENGINES:
         registry[name].dispose()
+    replicas = registry.get("db.replicas")  # replicas.py, with db.replica_url
+    if replicas is not None:
+        replicas.dispose()
 
 
 def includeme(config: Configurator) -> None:

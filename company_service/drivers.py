@@ -23,11 +23,13 @@ MYSQL_TRANSIENT = frozenset({1020, 1205, 1213})
 # yet prepared node for application use", a node outside the primary
 # component (it lost quorum, or is still joining): another node can answer.
 MYSQL_UNAVAILABLE = frozenset({1047, 1053, 1927, 1969, 2003, 2006, 2013})
+MYSQL_GONE = MYSQL_UNAVAILABLE - {1969}  # all but the statement time limit
 MYSQL_DUPLICATE_ENTRY = 1062
 MYSQL_CHECK_FAILED = 4025  # raised as an OperationalError, not an IntegrityError
 # PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
 # 57014 statement_timeout.
-POSTGRES_UNAVAILABLE = ("08", "57P0", "57014")
+POSTGRES_GONE = ("08", "57P0")
+POSTGRES_UNAVAILABLE = (*POSTGRES_GONE, "57014")
 
 
 def _mysql_errno(error: BaseException) -> int | None:
@@ -60,6 +62,17 @@ def unavailable(error: DBAPIError) -> bool:
         return _mysql_errno(orig) in MYSQL_UNAVAILABLE
     if isinstance(orig, sqlite3.OperationalError):
         return "unable to open database" in str(orig)
+    return False
+
+
+def server_gone(error: DBAPIError) -> bool:
+    """The server cannot be reached or is shutting down: unlike
+    :func:`unavailable`, not a statement that merely ran too long."""
+    orig = error.orig
+    if isinstance(orig, psycopg.OperationalError):
+        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_GONE)
+    if isinstance(orig, pymysql.err.MySQLError):
+        return _mysql_errno(orig) in MYSQL_GONE
     return False
 
 

@@ -42,10 +42,10 @@ from pyramid.settings import aslist
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import db
+from . import db, drivers
 from .models import ApiToken
 from .services.errors import InvalidInput
 
@@ -282,12 +282,16 @@ def replica_urls(settings: Mapping[str, Any]) -> list[str]:
 
 def watch_failures(replicas: ReplicaSet, replica: Replica) -> None:
     """A standby that is gone fails the request's statement: mark the error
-    retryable (the replay reads elsewhere) and skip the standby a while."""
+    retryable (the replay reads elsewhere) and skip the standby a while. A
+    statement that only ran too long (57014) is not the standby's failure:
+    it is a 503 as on the primary, and the standby stays in rotation."""
 
     @event.listens_for(replica.engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
-        if error is not None and (context.is_disconnect or db.is_unavailable(error)):
+        if not isinstance(error, DBAPIError):
+            return
+        if context.is_disconnect or drivers.server_gone(error):
             replicas.failed(replica)
             mark_error_retryable(error)
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from company_service.db import is_transient
+from company_service import drivers
+from company_service.db import is_transient, is_unavailable
 
 
 def wrapped(orig: Exception) -> OperationalError:
@@ -87,3 +88,20 @@ def test_a_statement_on_a_dropped_connection_is_retried():
 def test_a_commit_on_a_dropped_connection_is_not_retried():
     """The COMMIT may have landed before the connection went: never replay it."""
     assert not is_transient(dropped(None))
+
+
+@pytest.mark.parametrize(
+    ("error", "gone"),
+    [
+        (wrapped(psycopg.OperationalError("connection refused")), True),
+        (wrapped(psycopg.errors.AdminShutdown("terminating connection")), True),
+        (wrapped(psycopg.errors.QueryCanceled("canceling statement: timeout")), False),
+        (wrapped(mysql_error(2013, "HY000", "Lost connection")), True),
+        (wrapped(mysql_error(1969, "70100", "Query execution was interrupted")), False),
+    ],
+)
+def test_a_server_gone_is_told_from_a_statement_that_ran_too_long(error, gone):
+    """A standby is skipped for the first (replicas.watch_failures), not the
+    second: one slow query must not take it out of rotation."""
+    assert drivers.server_gone(error) is gone
+    assert is_unavailable(error)
