@@ -55,7 +55,7 @@ from company_service.testing import (
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECK_MS = 200  # haproxy's check interval; fall 2: out after 2 failed checks
-DRAIN_SECONDS = "2"  # > fall x inter, with room for a slow check and the assertion
+DRAIN_SECONDS = "3"  # > fall x inter (0.4 s), with room for slow checks on a loaded CI
 CLIENTS = 4
 DEPARTMENTS = "/api/v1/departments"
 
@@ -338,7 +338,10 @@ def test_a_rolling_restart_under_load_loses_no_request(cluster, token, database)
         f" haproxy retried connections {stats['wretr']},"
         f" redispatched {stats['wredis']}, 5xx {stats['hrsp_5xx']}"
     )
+    # The clients may retry, so that a failure is counted rather than ends
+    # the load; the issue allows none: no retry, no 503, no broken connection.
     assert tally.failed == []
+    assert (tally.retried, dict(tally.errors), tally.statuses[503]) == (0, {}, 0)
     assert tally.sent > 100, "the clients were not sending"
     assert tally.acknowledged <= set(stored_names(database[1])), "an ack was lost"
     stored = {n for n in stored_names(database[1]) if n.startswith("rolling-")}
@@ -510,6 +513,7 @@ def test_the_previous_release_keeps_serving_across_the_expand_migration(
         f" statuses {dict(tally.statuses)}, errors {dict(tally.errors)}"
     )
     assert tally.failed == []
+    assert (tally.retried, dict(tally.errors), tally.statuses[503]) == (0, {}, 0)
     assert tally.sent > 50, "the clients were not sending"
     stored = {n for n in stored_names(engine) if n.startswith("rolling-")}
     assert stored == tally.acknowledged
