@@ -17,15 +17,14 @@ survivors waits for it. See docs/scaling.md, section Galera.
         running.urls  # one SQLAlchemy URL per node
         running.kill(2)  # SIGKILL node 2 (0-based)
 
-``python -m company_service.clusters.galera up --dir D`` leaves one running;
-``down --dir D`` stops it and removes D.
+``python -m company_service.clusters.galera up --dir D`` leaves one running
+(D new or empty: it is marked as ours and handed to mysql); ``down --dir D``
+stops it and removes D, and refuses a D that ``up`` did not mark.
 """
 
 import argparse
-import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -36,6 +35,9 @@ from pathlib import Path
 
 import pymysql
 
+from company_service.clusters import claim, claimed, is_ours, kill_group, release
+
+KIND = "galera"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
@@ -134,10 +136,11 @@ class Cluster:
         return [node.url(self.database) for node in self.nodes]
 
     def kill(self, index: int) -> None:
-        """SIGKILL one node: no shutdown, no goodbye to the group."""
+        """SIGKILL one node, with anything it started (a state transfer's
+        script and rsync): no shutdown, no goodbye to the group."""
         node = self.nodes[index]
         if node.process is not None:
-            node.process.kill()
+            kill_group(node.process.pid)
             node.process.wait()
             node.process = None
 
@@ -205,7 +208,8 @@ def _start(node: Node, size: int, *, bootstrap: bool) -> None:
     output = (node.directory / "stdout.log").open("ab")
     shutil.chown(config, USER, USER)
     # A session of its own: a developer's Ctrl-C in the starting shell does
-    # not reach the nodes; teardown kills them by pid.
+    # not reach the nodes; teardown kills the group, the node and whatever
+    # it started (the rsync state transfer's script and daemon).
     node.process = subprocess.Popen(  # noqa: S603 (our own command line)
         command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -234,11 +238,14 @@ def _tail(path: Path) -> str:
 
 def start(directory: Path, size: int = 3, database: str = DATABASE) -> Cluster:
     """Start ``size`` nodes under ``directory``, wait for a synced cluster of
-    all of them, and create ``database`` (replicated to every node)."""
+    all of them, and create ``database`` (replicated to every node).
+
+    ``directory`` must be new or empty (:func:`claim`): everything in it is
+    handed to mysql, and removed at the end."""
     began = time.monotonic()
     directory = directory.resolve()
     _check_reachable(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    claim(directory, KIND)
     nodes = [Node(i, directory / f"node{i + 1}") for i in range(size)]
     running = Cluster(directory, nodes, database)
     try:
@@ -282,22 +289,32 @@ def _check_reachable(directory: Path) -> None:
     root's), which would otherwise fail much later, in a state transfer."""
     owner = pwd.getpwnam(USER).pw_uid
     for parent in directory.parents:
+        if not parent.exists():
+            continue  # claim() creates it, with root's umask: o+x
         mode = parent.stat()
         if mode.st_uid != owner and not mode.st_mode & stat.S_IXOTH:
             raise ValueError(f"{USER} cannot enter {parent}: choose another --dir")
 
 
-def stop(directory: Path, running: Cluster | None = None) -> None:
-    """Kill every node (by process, and by pid file for one started by
-    another process) and any rsync a transfer left, then remove ``directory``."""
+def stop(directory: Path, running: Cluster | None = None) -> bool:
+    """Kill every node with the processes it started (by process group, and
+    by pid file for a cluster started by another process: only a pid still
+    running with ``directory`` in its arguments, and any rsync daemon a
+    transfer left), then remove ``directory``. A directory that
+    :func:`start` did not mark is left alone; whether it was ours."""
+    directory = directory.resolve()
     for node in running.nodes if running else []:
-        if node.process is not None and node.process.poll() is None:
-            node.process.kill()
+        if node.process is not None:
+            kill_group(node.process.pid)
             node.process.wait()
-    for pid_file in [*directory.glob("node*/mariadbd.pid"), *directory.rglob("*.pid")]:
-        with suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-    shutil.rmtree(directory, ignore_errors=True)
+    if not claimed(directory, KIND):
+        return False
+    for pid_file in directory.rglob("*.pid"):
+        with suppress(OSError, ValueError, IndexError):
+            pid = int(pid_file.read_text().split()[0])
+            if is_ours(pid, directory):
+                kill_group(pid)
+    return release(directory, KIND)
 
 
 @contextmanager
@@ -322,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", type=int, default=3)
     options = parser.parse_args(argv)
     if options.action == "down":
-        stop(options.dir)
+        if not stop(options.dir):
+            raise SystemExit(f"{options.dir} is not a cluster that up made: left alone")
         return
     running = start(options.dir, options.nodes)
     print(f"started in {running.startup_seconds:.1f} s")
