@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Row, create_engine, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Row,
+    create_engine,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from company_service import db
@@ -48,6 +57,8 @@ from company_service.testing import (
 )
 
 REPETITIONS = 15
+# The two races added last run fewer times, to keep make test-cluster short.
+FEWER_REPETITIONS = 12
 SERVER_THREADS = "8"
 BARRIER_SECONDS = 10
 SERVICE_OPTIONS = {"db.wsrep_sync_wait": "1"}
@@ -162,6 +173,7 @@ class Tally:
 
     race: str
     env: Env
+    repetitions: int = REPETITIONS
     runs: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -189,7 +201,7 @@ class Tally:
             f"statuses {dict(sorted(self.statuses.items()))}, "
             f"retries {retries}, violations {len(self.violations)}"
         )
-        assert self.runs == REPETITIONS
+        assert self.runs == self.repetitions
         assert self.violations == [], (
             f"{len(self.violations)} violations in {self.runs} runs of "
             f"{self.race}:\n" + "\n".join(self.violations[:20])
@@ -217,6 +229,7 @@ def add_employee(
     manager_id: int | None = None,
     department_id: int | None = None,
     cents: int = 100_000_00,
+    active: bool = True,
 ) -> int:
     now = datetime.now(UTC)
     with committed(env.engine) as connection:
@@ -230,7 +243,7 @@ def add_employee(
                 salary_cents=cents,
                 department_id=department_id,
                 manager_id=manager_id,
-                active=True,
+                active=active,
                 created_at=now,
                 updated_at=now,
                 version=1,
@@ -257,6 +270,14 @@ def stored(env: Env, *where: Any, node: int = 0) -> dict[int, Row[Any]]:
 
 def stored_by_email(env: Env, email: str, node: int = 0) -> list[Row[Any]]:
     return list(stored(env, employees.c.email == email.lower(), node=node).values())
+
+
+def department_exists(env: Env, department_id: int, node: int = 0) -> bool:
+    with env.engines[node].connect() as connection:
+        found = connection.scalar(
+            select(func.count()).where(departments.c.id == department_id)
+        )
+    return found == 1
 
 
 def cycles(managers: dict[int, int | None], starts: Sequence[int]) -> list[int]:
@@ -482,23 +503,86 @@ def test_delete_manager_vs_new_report(env: Env) -> None:
     tally.verdict()
 
 
+def test_delete_department_vs_new_member(env: Env) -> None:
+    """DELETE D through node 1, a new member of D through node 2: the
+    department's row is the insert's foreign-key parent, in its write set,
+    so the two conflict at certification. Either the department is gone and
+    nothing refers to it, or the new member is stored and so is D."""
+    tally = Tally("delete_department_vs_member", env, FEWER_REPETITIONS)
+    for run in range(FEWER_REPETITIONS):
+        department = add_department(env, f"Doomed {run}")
+        email = f"member{run}@delete-department.galera"
+        delete, post = answers = race(
+            env,
+            [
+                Call(0, "DELETE", f"/api/v1/departments/{department}"),
+                Call(
+                    1,
+                    "POST",
+                    "/api/v1/employees",
+                    new_employee(email, department_id=department),
+                ),
+            ],
+        )
+        tally.record(answers)
+        exists = department_exists(env, department, node=run % 3)
+        members = list(stored(env, employees.c.department_id == department, node=2))
+        new_rows = stored_by_email(env, email, node=1)
+        if delete.status == 204 and post.status in (409, 422, 503):
+            ok = not exists and not members and not new_rows
+        elif post.status == 201 and delete.status in (409, 503):
+            ok = exists and members == [post.json["id"]]
+        elif delete.status == 503 and post.status == 503:
+            ok = exists and not members and not new_rows
+        else:
+            ok = False
+        if not ok:
+            tally.violation(
+                run,
+                f"DELETE {delete.status}, POST {post.status}; stored department "
+                f"{exists}, members {members}, new rows {len(new_rows)}",
+            )
+    tally.verdict()
+
+
+# 9, 14 and 24 cents round differently in the two orders of +10% and +5%,
+# so the stored salaries tell which raise came first.
 RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
+
+
+def after_raises(cents: int, order: Sequence[int]) -> tuple[int, int]:
+    """The salary after the raises in ``order``, and how many changed it (a
+    raise that leaves a salary as it is, 9 cents + 5 %, bumps no version)."""
+    changes = 0
+    for percent in order:
+        changes += raised(cents, percent) != cents
+        cents = raised(cents, percent)
+    return cents, changes
 
 
 def test_raise_vs_raise(env: Env) -> None:
     """+10 % through node 1 and +5 % through node 2 of one department: the
     raises write the same rows, so one fails certification and is retried;
-    both apply to everyone, in one order for all."""
+    each applied raise (200) reaches every active member once, in one order
+    for all, and bumps the version of each salary it changed; an inactive
+    member is left alone."""
     tally = Tally("raise_vs_raise", env)
     percents = (10, 5)
     for run in range(REPETITIONS):
         department = add_department(env, f"Raised {run}")
-        start = {
+        active = {
             add_employee(
                 env, f"r{run}-{i}@raise.galera", department_id=department, cents=c
             ): c
             for i, c in enumerate(RAISED_CENTS)
         }
+        inactive = add_employee(
+            env,
+            f"idle{run}@raise.galera",
+            department_id=department,
+            cents=14,
+            active=False,
+        )
         answers = race(
             env,
             [
@@ -516,19 +600,107 @@ def test_raise_vs_raise(env: Env) -> None:
         if any(s not in (200, 503) for s in statuses):
             tally.violation(run, f"statuses {statuses}")
         rows = stored(env, employees.c.department_id == department, node=1)
-        orders = [applied, applied[::-1]]
-
-        def after(cents: int, order: Sequence[int]) -> int:
-            for percent in order:
-                cents = raised(cents, percent)
-            return cents
-
-        if not any(
-            all(rows[e].salary_cents == after(c, order) for e, c in start.items())
-            for order in orders
-        ):
-            got = {e: (c, rows[e].salary_cents) for e, c in start.items()}
+        fitting = [
+            order
+            for order in {tuple(applied), tuple(applied[::-1])}
+            if all(
+                rows[e].salary_cents == after_raises(c, order)[0]
+                for e, c in active.items()
+            )
+        ]
+        if not fitting:
+            got = {e: (c, rows[e].salary_cents) for e, c in active.items()}
             tally.violation(run, f"applied {applied}: (start, stored) {got}")
+            continue
+        order = fitting[0]
+        want_versions = {e: 1 + after_raises(c, order)[1] for e, c in active.items()}
+        versions = {e: rows[e].version for e in active}
+        if versions != want_versions:
+            tally.violation(run, f"versions {versions}, want {want_versions}")
+        # Each raise answers how many salaries it changed, in the order run.
+        if len(fitting) == 1:
+            salaries, changed_by = list(active.values()), {}
+            for percent in order:
+                changed_by[percent] = sum(raised(c, percent) != c for c in salaries)
+                salaries = [raised(c, percent) for c in salaries]
+            for percent, answer in zip(percents, answers, strict=True):
+                want = {"updated": changed_by[percent]}
+                if answer.status == 200 and answer.json != want:
+                    tally.violation(
+                        run, f"+{percent} % answered {answer.json}, want {want}"
+                    )
+        idle = rows[inactive]
+        if (idle.salary_cents, idle.version) != (14, 1):
+            tally.violation(run, f"inactive member changed: {idle}")
+    tally.verdict()
+
+
+def test_raise_vs_salary_patch(env: Env) -> None:
+    """+10 % of a department through node 1 while one member's salary is
+    PATCHed to 1000.00 through node 2: both write the member's row, so one
+    fails certification and is retried. The stored salaries equal one
+    serial order of the writes that were applied (200), the PATCH's answered
+    version says which came first, and each applied write bumped each row
+    it changed exactly once."""
+    tally = Tally("raise_vs_patch", env, FEWER_REPETITIONS)
+    start_cents = [50_000_00, 12_345_67, 9, 14, 24]
+    for run in range(FEWER_REPETITIONS):
+        department = add_department(env, f"Patched {run}")
+        members = {
+            add_employee(
+                env, f"p{run}-{i}@patch.galera", department_id=department, cents=c
+            ): c
+            for i, c in enumerate(start_cents)
+        }
+        target = next(iter(members))
+        raise_answer, patch_answer = answers = race(
+            env,
+            [
+                Call(
+                    0,
+                    "POST",
+                    f"/api/v1/departments/{department}/raise",
+                    {"percent": "10"},
+                ),
+                Call(1, "PATCH", f"/api/v1/employees/{target}", {"salary": "1000.00"}),
+            ],
+        )
+        statuses = tally.record(answers)
+        if any(s not in (200, 503) for s in statuses):
+            tally.violation(run, f"statuses {statuses}")
+            continue
+        raised_ok, patched_ok = (s == 200 for s in statuses)
+        if raised_ok and raise_answer.json != {"updated": len(members)}:
+            tally.violation(run, f"raise answered {raise_answer.json}")
+        # The target after the applied writes, in the order the PATCH's
+        # answer tells (version 2: it came first; 3: after the raise).
+        patch_version = patch_answer.json["version"] if patched_ok else None
+        want_target = {
+            (True, True): {3: (1000_00, 3), 2: (1100_00, 3)}.get(patch_version or 0),
+            (True, False): (raised(start_cents[0], 10), 2),
+            (False, True): (1000_00, 2) if patch_version == 2 else None,
+            (False, False): (start_cents[0], 1),
+        }[raised_ok, patched_ok]
+        rows = stored(env, employees.c.department_id == department, node=2)
+        got = rows[target]
+        if (got.salary_cents, got.version) != want_target:
+            tally.violation(
+                run,
+                f"raise {statuses[0]}, PATCH {statuses[1]} (version "
+                f"{patch_version}): target stored {got.salary_cents} cents at "
+                f"version {got.version}, want {want_target}",
+            )
+        for employee_id, cents in members.items():
+            if employee_id == target:
+                continue
+            row = rows[employee_id]
+            want = (raised(cents, 10), 2) if raised_ok else (cents, 1)
+            if (row.salary_cents, row.version) != want:
+                tally.violation(
+                    run,
+                    f"member {employee_id}: {cents} -> {row.salary_cents} at "
+                    f"version {row.version}, want {want}",
+                )
     tally.verdict()
 
 
@@ -743,8 +915,14 @@ def test_wsrep_sync_wait_is_harmless_on_a_plain_mariadb() -> None:
 
 CLIENTS = 6
 KILL_AFTER = 3.0
-RUN_AFTER_KILL = 12.5
+# The issue's bound: 95 % of the requests succeed again within 10 s of the
+# kill. Counted over the requests begun in the WINDOW_SECONDS after it.
 RECOVERY_SECONDS = 10.0
+WINDOW_SECONDS = 10.0
+RUN_AFTER_KILL = RECOVERY_SECONDS + WINDOW_SECONDS + 0.5
+# A write begun before the clients stop is retried until its answer is
+# final; one still without after this long fails the test.
+GIVE_UP_SECONDS = 60.0
 
 
 @dataclass
@@ -753,57 +931,69 @@ class Sent:
 
     email: str
     started: float
-    status: int = 0
+    status: int = 0  # the last answer; -1: no connection
     employee_id: int | None = None
     attempts: int = 0
-    failures: Counter[int] = field(default_factory=Counter)  # -1: no connection
+    failures: Counter[int] = field(default_factory=Counter)
     last_failure: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request sent: when it began, and its status (-1: no connection)."""
+
+    started: float
+    status: int
 
 
 def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
     """Six clients create employees through haproxy (health checks on
     /readyz) while node 3 is SIGKILLed. A client retries an answer that is
-    not final (503, or a connection lost) with the same Idempotency-Key,
-    so a retry never creates twice. Afterwards every acknowledged (201)
-    employee is stored on both survivors, and on node 3 once restarted (it
-    rejoins by state transfer), and of the requests begun 10 s or more after
-    the kill at least 95 % succeed at their first attempt."""
+    not final (502-504, or a connection lost) with the same Idempotency-Key,
+    so a retry never creates twice, and finishes the write it began even
+    after the drill ends. Afterwards every write was acknowledged (201) and
+    is stored, exactly those, on both survivors, and on node 3 once
+    restarted (it rejoins by state transfer); of the requests begun 10-20 s
+    after the kill at least 95 % succeed."""
     from company_service.clusters.balancer import haproxy
 
     backends = [(server.host, server.port) for server in env.servers]
     sent: list[Sent] = []
+    attempts: list[Attempt] = []
+    reasons: Counter[str] = Counter()
+    lock = threading.Lock()  # for the three above, shared by the clients
     stop = threading.Event()
     counter = itertools.count()
-    reasons: Counter[str] = Counter()
 
     def client(number: int) -> None:
         with_lb = LiveServer("127.0.0.1", balancer.port)
         while not stop.is_set():
             item = Sent(f"load{number}-{next(counter)}@kill.galera", time.monotonic())
             key = str(uuid.uuid4())
-            sent.append(item)
-            while not stop.is_set() or item.attempts == 0:
+            with lock:
+                sent.append(item)
+            while time.monotonic() < item.started + GIVE_UP_SECONDS:
                 item.attempts += 1
+                began = time.monotonic()
                 try:
-                    answer = with_lb.request(
+                    answer: Answer | None = with_lb.request(
                         "POST",
                         "/api/v1/employees",
                         new_employee(item.email),
                         {**env.headers, "Idempotency-Key": key},
                     )
                 except OSError:
-                    item.status = -1
-                    item.failures[-1] += 1
-                    item.last_failure = time.monotonic()
-                    time.sleep(0.05)
-                    continue
-                item.status = answer.status
-                if answer.status == 201:
+                    answer = None
+                item.status = -1 if answer is None else answer.status
+                with lock:
+                    attempts.append(Attempt(began, item.status))
+                    if answer is not None and item.status in (502, 503, 504):
+                        reasons[_reason(answer)] += 1
+                if answer is not None and item.status == 201:
                     item.employee_id = answer.json["id"]
-                if answer.status not in (502, 503, 504):
+                if item.status not in (-1, 502, 503, 504):
                     break
-                item.failures[answer.status] += 1
-                reasons[_reason(answer)] += 1
+                item.failures[item.status] += 1
                 item.last_failure = time.monotonic()
                 time.sleep(0.05)
 
@@ -819,14 +1009,17 @@ def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
         time.sleep(RUN_AFTER_KILL)
         stop.set()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=GIVE_UP_SECONDS + 30)
+        assert not any(thread.is_alive() for thread in threads)
     elapsed = time.monotonic() - began
     acknowledged = {item.email: item.employee_id for item in sent if item.status == 201}
     rejoin_began = time.monotonic()
     env.cluster.restart(2)
     rejoined = time.monotonic() - rejoin_began
     env.engines[2].dispose()  # its pooled connections died with the node
-    lost = []
+    # The email is unique, so a write stored twice would have been a 409,
+    # which the final statuses show; here: nothing lost, nothing extra.
+    lost, extra = [], []
     for node in (0, 1, 2):
         with env.engines[node].connect() as connection:
             rows = dict(
@@ -837,28 +1030,31 @@ def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
                 ).all()
             )
         lost += [(node, e) for e, i in acknowledged.items() if rows.get(e) != i]
-        duplicates = len(rows) - len(set(rows.values()))
-        assert duplicates == 0
-    late = [item for item in sent if item.started >= killed_at + RECOVERY_SECONDS]
-    late_first_try = sum(
-        1 for item in late if item.attempts == 1 and item.status == 201
-    )
+        extra += [(node, e) for e in rows if e not in acknowledged]
+    window_start = killed_at + RECOVERY_SECONDS
+    window = [
+        a for a in attempts if window_start <= a.started < window_start + WINDOW_SECONDS
+    ]
+    succeeded = sum(1 for a in window if a.status == 201)
     statuses = Counter(item.status for item in sent)
     failures = sum((item.failures for item in sent), Counter[int]())
     recovered = max(item.last_failure for item in sent) - killed_at
     print(
         f"\ngalera kill drill: {len(sent)} writes in {elapsed:.1f} s, "
-        f"{sum(i.attempts for i in sent)} requests sent, final statuses "
-        f"{dict(statuses)}, retried by clients {sum(failures.values())} "
-        f"(answers {dict(failures)}; -1 = connection lost), retried in the "
-        f"service {env.retries() - retries_before}, lost {len(lost)}; last "
-        f"failure {recovered:.1f} s after the kill; begun >= 10 s after it: "
-        f"{late_first_try}/{len(late)} succeeded at once; node 3 rejoined in "
+        f"{len(attempts)} requests sent, final statuses {dict(statuses)}, "
+        f"retried by clients {sum(failures.values())} (answers "
+        f"{dict(failures)}; -1 = connection lost), retried in the service "
+        f"{env.retries() - retries_before}, lost {len(lost)}, stored without "
+        f"a 201 {len(extra)}; last failure {recovered:.1f} s after the kill; "
+        f"begun {RECOVERY_SECONDS:.0f}-{RECOVERY_SECONDS + WINDOW_SECONDS:.0f} s "
+        f"after it: {succeeded}/{len(window)} succeeded; node 3 rejoined in "
         f"{rejoined:.1f} s; 503 details {dict(reasons)}"
     )
     assert lost == []
     assert set(statuses) == {201}
-    assert late and late_first_try >= 0.95 * len(late)
+    assert extra == []
+    assert len(window) >= 100, "too few requests in the window to count"
+    assert succeeded / len(window) >= 0.95
 
 
 def _reason(answer: Answer) -> str:
