@@ -27,7 +27,9 @@ operators and tests run the same one. Why each line is there:
   problem+json, as every error of the service is.
 
 Also a command: ``python -m company_service.clusters.balancer up --dir D``
-serves N processes of an ini behind haproxy until ``down --dir D``.
+(D new or empty, marked as ours) serves N processes of an ini behind
+haproxy until ``down --dir D``, which stops them and removes D, and leaves
+alone a D that ``up`` did not mark.
 """
 
 import argparse
@@ -46,6 +48,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from company_service.clusters import NotOurs, claim, claimed, identity, release
+
+KIND = "balancer"
 HEADER = """\
 # haproxy in front of company_service processes. Made by
 #   python -m company_service.clusters.balancer example
@@ -300,7 +305,7 @@ def up(directory: Path, ini: Path, processes: int) -> None:
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("set DATABASE_URL to the database the processes serve")
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = claim(directory, KIND)
     options = {}
     if os.environ.get("CURSOR_SECRET"):
         options["api.cursor_secret"] = os.environ["CURSOR_SECRET"]
@@ -312,7 +317,7 @@ def up(directory: Path, ini: Path, processes: int) -> None:
         ]
         backends = [(s.host, s.port) for s in servers]
         balancer = stack.enter_context(haproxy(backends, directory / "haproxy"))
-        (directory / "balancer.pid").write_text(str(os.getpid()))
+        (directory / "balancer.pid").write_text(f"{identity(os.getpid())}\n")
         print(f"http://127.0.0.1:{balancer.port} -> {backends}", flush=True)
         try:
             while balancer.process.poll() is None:
@@ -323,24 +328,24 @@ def up(directory: Path, ini: Path, processes: int) -> None:
             (directory / "balancer.pid").unlink(missing_ok=True)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def down(directory: Path) -> bool:
+    """Stop what ``up`` started in ``directory``, and remove the directory;
+    only one ``up`` marked. The pid file holds the process's pid and start
+    time: a pid alone may have been reused by another process since. Whether
+    the directory was ours."""
+    if not claimed(directory, KIND):
         return False
-    return True
-
-
-def down(directory: Path) -> None:
-    """Stop what ``up`` started in ``directory``, and remove the directory."""
-    pid_file = directory / "balancer.pid"
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
+    try:
+        recorded = (directory / "balancer.pid").read_text().strip()
+    except OSError:
+        recorded = ""
+    pid = int(recorded.split()[0]) if recorded else 0
+    if pid and identity(pid) == recorded:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60  # the processes drain first
-        while alive(pid) and time.monotonic() < deadline:
+        while identity(pid) == recorded and time.monotonic() < deadline:
             time.sleep(0.1)
-    shutil.rmtree(directory, ignore_errors=True)
+    return release(directory, KIND)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -357,9 +362,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("example", help="print docs/haproxy.cfg")
     arguments = parser.parse_args(argv)
     if arguments.command == "up":
-        up(arguments.dir, arguments.ini.resolve(), arguments.processes)
+        try:
+            up(arguments.dir, arguments.ini.resolve(), arguments.processes)
+        except NotOurs as refused:
+            raise SystemExit(str(refused)) from None
     elif arguments.command == "down":
-        down(arguments.dir)
+        if not down(arguments.dir):
+            raise SystemExit(f"{arguments.dir} is not one that up made: left alone")
     else:
         sys.stdout.write(example())
 

@@ -35,7 +35,14 @@ from pathlib import Path
 
 import pymysql
 
-from company_service.clusters import claim, claimed, is_ours, kill_group, release
+from company_service.clusters import (
+    NotOurs,
+    claim,
+    claimed,
+    is_ours,
+    kill_group,
+    release,
+)
 
 KIND = "galera"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
@@ -342,7 +349,10 @@ def main(argv: list[str] | None = None) -> None:
         if not stop(options.dir):
             raise SystemExit(f"{options.dir} is not a cluster that up made: left alone")
         return
-    running = start(options.dir, options.nodes)
+    try:
+        running = start(options.dir, options.nodes)
+    except NotOurs as refused:
+        raise SystemExit(str(refused)) from None
     print(f"started in {running.startup_seconds:.1f} s")
     for url in running.urls:
         print(url)

@@ -13,14 +13,14 @@ so every command runs as that user (``runuser``) when we are root.
         running.stop_standby()  # a drill: the standby goes away...
         running.start_standby()  # ...and comes back, streaming again
 
-``python -m company_service.clusters.standby up --dir D`` leaves one running;
-``down --dir D`` stops it and removes D.
+``python -m company_service.clusters.standby up --dir D`` leaves one running
+(D new or empty: it is marked as ours and handed to postgres); ``down --dir
+D`` stops it and removes D, and refuses a D that ``up`` did not mark.
 """
 
 import argparse
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -32,11 +32,21 @@ from pathlib import Path
 
 import psycopg
 
+from company_service.clusters import (
+    NotOurs,
+    claim,
+    claimed,
+    is_ours,
+    kill_group,
+    release,
+)
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 PRIMARY_PORT = 5441
 STANDBY_PORT = 5442
 DATABASE = "company_service"
 USER = "postgres"
+KIND = "standby"
 START_SECONDS = 60
 # Appended to both servers' postgresql.conf (the standby's is a copy).
 SETTINGS = """
@@ -105,6 +115,11 @@ class Cluster:
     base: Path
     startup_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Absolute, as pg_ctl passes it to each postmaster: stop() recognises
+        # our servers by it.
+        self.base = self.base.resolve()
+
     @property
     def primary_dir(self) -> Path:
         return self.base / "primary"
@@ -169,9 +184,11 @@ class Cluster:
                 time.sleep(0.01)
 
     def start(self) -> None:
-        """initdb, start the primary, create the database, copy it, start the copy."""
+        """initdb, start the primary, create the database, copy it, start the
+        copy; in ``base``, which must be new or empty (it goes to postgres,
+        and is removed by :meth:`stop`)."""
         started = time.monotonic()
-        self.base.mkdir(parents=True, exist_ok=True)
+        claim(self.base, KIND)
         _let_postgres_through(self.base)
         if os.geteuid() == 0:
             shutil.chown(self.base, USER, USER)
@@ -197,18 +214,26 @@ class Cluster:
         self.start_standby()
         self.startup_seconds = time.monotonic() - started
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
         """Stop both servers at once (nothing here needs keeping) and remove
-        the directory; a server pg_ctl could not stop is killed by its pid."""
+        the directory; a server pg_ctl could not stop is killed, with its
+        backends. Only a directory :meth:`start` marked, and only a pid still
+        running as a postmaster of its data directory (a stale pid file's
+        number may be another process's by now). Whether it was ours."""
+        if not claimed(self.base, KIND):
+            return False
         for datadir in (self.standby_dir, self.primary_dir):
-            pid_file = datadir / "postmaster.pid"
-            if not pid_file.exists():
+            try:
+                pid = int((datadir / "postmaster.pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if not is_ours(pid, datadir):
                 continue
             with suppress(RuntimeError):
                 self._pg_ctl(datadir, "-m", "immediate", "-w", "stop")
-            with suppress(FileNotFoundError, ValueError, ProcessLookupError):
-                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-        shutil.rmtree(self.base, ignore_errors=True)
+            if is_ours(pid, datadir):
+                kill_group(pid)
+        return release(self.base, KIND)
 
 
 @contextmanager
@@ -232,10 +257,15 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     running = Cluster(arguments.dir)
     if arguments.action == "down":
-        running.stop()
+        if not running.stop():
+            raise SystemExit(
+                f"{arguments.dir} is not a cluster that up made: left alone"
+            )
         return
     try:
         running.start()
+    except NotOurs as refused:
+        raise SystemExit(str(refused)) from None
     except BaseException:
         running.stop()
         raise
