@@ -209,6 +209,11 @@ class ReplicaSet:
                 return replica
         return None
 
+    def dispose(self) -> None:
+        """Close the standbys' pooled connections (db.dispose_engines)."""
+        for replica in self.replicas:
+            replica.engine.dispose()
+
     def states(self) -> list[dict[str, Any]]:
         """Each standby's state for /readyz: as the reads see it, refreshed
         like theirs (at most one check per interval, none while it is down),

@@ -8,12 +8,15 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ITweens
 
+from company_service.db import make_engine
 from company_service.replicas import (
     HEADER,
     TOKEN_TWEEN,
     Replica,
     ReplicaSet,
+    make_replicas,
     parse_token,
+    wal_position,
 )
 from company_service.services.errors import InvalidInput
 from company_service.testing import TESTING_INI, app_settings_from, make_app
@@ -149,3 +152,33 @@ def test_readyz_reports_what_reads_see_without_checking_a_down_standby(clock):
     assert replicas.checks == 1  # b's only
     replicas.states()
     assert replicas.checks == 1  # not again within the interval
+
+
+NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+
+
+def test_only_postgresql_standbys_are_accepted():
+    settings = {"sqlalchemy.url": NOWHERE, "db.replica_url": "sqlite:///x.db"}
+    with pytest.raises(ConfigurationError, match="only PostgreSQL standbys"):
+        make_replicas(settings)
+
+
+def test_a_standby_that_fails_while_asked_for_a_token_is_skipped(clock):
+    settings = {"sqlalchemy.url": NOWHERE, "db.connect_timeout_seconds": 1}
+    replicas = make_replicas({**settings, "db.replica_url": NOWHERE})
+    replicas.clock = clock
+    (standby,) = replicas.replicas
+    try:
+        assert replicas.replayed(standby, "0/1", deadline=clock() + 1) is False
+        assert standby.state(clock(), replicas.max_lag) == "down"
+    finally:
+        replicas.dispose()
+
+
+def test_a_write_whose_position_cannot_be_read_gets_no_token(caplog):
+    engine = make_engine({"sqlalchemy.url": NOWHERE, "db.connect_timeout_seconds": 1})
+    try:
+        assert wal_position(engine) is None
+    finally:
+        engine.dispose()
+    assert f"no {HEADER}" in caplog.text
