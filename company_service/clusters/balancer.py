@@ -12,8 +12,8 @@ operators and tests run the same one. Why each line is there:
   ``rise`` checks bring a restarted one back.
 - ``retries`` / ``option redispatch``: haproxy retries a request whose
   connection could not be made (``conn-failure``: the request was never
-  sent, so this is safe for every method, a POST included), the last time
-  on another process. Beyond that (``empty-response``, ``junk-response``:
+  sent, so this is safe for every method, a POST included), each time on
+  another process (``redispatch 1``: on every retry). Beyond that (``empty-response``, ``junk-response``:
   the process died with the request) only GET and HEAD are retried, since a
   POST, PATCH or DELETE may have committed before the answer was lost;
   their clients retry with an ``Idempotency-Key`` (POST) or ``If-Match``
@@ -73,8 +73,8 @@ defaults
     timeout queue 5s
     option http-server-close
     option forwardfor
-    # A request whose connection failed was never sent: retried, the last
-    # time on another process. After an empty answer only GET and HEAD.
+    # A request whose connection failed was never sent: retried, each time
+    # on another process. After an empty answer only GET and HEAD.
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response junk-response
