@@ -13,8 +13,9 @@ operators and tests run the same one. Why each line is there:
 - ``retries`` / ``option redispatch``: haproxy retries a request whose
   connection could not be made (``conn-failure``: the request was never
   sent, so this is safe for every method, a POST included), each time on
-  another process (``redispatch 1``: on every retry). Beyond that (``empty-response``, ``junk-response``:
-  the process died with the request) only GET and HEAD are retried, since a
+  another process (``redispatch 1``: on every retry). Beyond that
+  (``empty-response``, ``junk-response``: the process died with the
+  request) only GET and HEAD are retried, since a
   POST, PATCH or DELETE may have committed before the answer was lost;
   their clients retry with an ``Idempotency-Key`` (POST) or ``If-Match``
   (PATCH, PUT, DELETE), which the service makes safe, and haproxy cannot.
