@@ -48,6 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url = args.database_url or f"sqlite:///{workdir}/fuzz.db"
+        backend = url.split(":", 1)[0].split("+")[0]  # one report per database
         ini = str(ROOT / "development.ini")
         company_service("initdb", ini, "--sample-data", database_url=url)
         token = company_service(
@@ -67,7 +68,7 @@ def main() -> int:
                 "--workers", "1",
                 "--request-timeout", "30",
                 "--report", "junit",
-                "--report-junit-path", str(ARTIFACTS / "fuzz-junit.xml"),
+                "--report-junit-path", str(ARTIFACTS / f"fuzz-junit-{backend}.xml"),
             ]  # fmt: skip
             print(
                 f"fuzz: {url.split('@')[-1]}: {' '.join(command[2:4])} ...", flush=True
