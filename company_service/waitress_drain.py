@@ -27,7 +27,11 @@ def stop_accepting(server: Any) -> None:
 
 
 def busy(server: Any) -> bool:
-    """A request is running or queued, or an answer is not yet sent."""
+    """A request is running or queued, or an answer is not yet sent.
+
+    A worker thread counts as active from its start until it first waits
+    for work, so a server that has only just started reads as busy for a
+    moment; the drain polls this, so that only delays it."""
     tasks = server.task_dispatcher
     unsent = any(getattr(c, "total_outbufs_len", 0) for c in _channels(server))
     return bool(tasks.active_count or tasks.queue or unsent)
