@@ -2,10 +2,11 @@
 
 One cluster for the module (company_service/clusters/galera.py), one service
 process per node, each with ``DATABASE_URL`` at its node and
-``db.wsrep_sync_wait = 1``. The races of tests/transaction/test_races.py
-run with their clients split across the processes, so the competing
-transactions run on different nodes and meet only at certification; every
-run then checks what the cluster stored, read through a node. Then: the
+``db.wsrep_sync_wait = 1``. The races of tests/transaction/test_races.py,
+on the same harness (tests/support/races.py), run with their clients split
+across the processes, so the competing transactions run on different nodes
+and meet only at certification; every run then checks what the cluster
+stored, read through a node. Then: the
 driver-level facts (certification failure at COMMIT is 1213 and transient,
 a node outside the primary component answers 1047 and the service says
 503), read-your-writes across nodes, and last, one node killed under load
@@ -22,20 +23,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import (
     Engine,
-    Row,
     create_engine,
-    func,
-    insert,
     select,
     text,
     update,
@@ -44,7 +40,6 @@ from sqlalchemy.exc import DBAPIError
 
 from company_service import db
 from company_service.clusters import galera
-from company_service.models import Department, Employee, name_key, search_key
 from company_service.testing import (
     ROOT,
     Answer,
@@ -55,44 +50,41 @@ from company_service.testing import (
     rebuild_schema,
     store_token,
 )
+from tests.support.races import (
+    Call,
+    Racers,
+    Tally,
+    add_department,
+    add_employee,
+    cycles,
+    department_exists,
+    employees,
+    new_employee,
+    race,
+    raised,
+    stored,
+    stored_by_email,
+)
 
 REPETITIONS = 15
 # The two races added last run fewer times, to keep make test-cluster short.
 FEWER_REPETITIONS = 12
 SERVER_THREADS = "8"
-BARRIER_SECONDS = 10
 SERVICE_OPTIONS = {"db.wsrep_sync_wait": "1"}
 # The shared development server, for what must hold on a plain MariaDB.
 PLAIN_MARIADB = "mysql+pymysql://root@127.0.0.1:3306"
-
-employees = Employee.__table__
-departments = Department.__table__
 
 
 # --- the cluster and its service processes ----------------------------------
 
 
-@dataclass
-class Env:
-    """The cluster, one server per node (and its log), a checking engine
-    per node, and an editor's token."""
+@dataclass(frozen=True)
+class ClusterRacers(Racers):
+    """The race harness's view, plus the cluster and the directory that
+    holds it, the service processes' work and haproxy's."""
 
     cluster: galera.Cluster
-    servers: list[LiveServer]
-    logs: list[Path]
-    engines: list[Engine]
-    headers: dict[str, str]
     workdir: Path
-
-    @property
-    def engine(self) -> Engine:
-        return self.engines[0]
-
-    def retries(self) -> int:
-        """Replays the servers logged so far (views/errors.py warns first)."""
-        return sum(
-            log.read_text(errors="replace").count(", retrying") for log in self.logs
-        )
 
 
 def checking_engine(url: str) -> Engine:
@@ -103,7 +95,7 @@ def checking_engine(url: str) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[Env]:
+def env() -> Iterator[ClusterRacers]:
     # Not pytest's tmp_path: the nodes run as mysql, which cannot enter a
     # 0700 directory of root's.
     base = Path(tempfile.mkdtemp(prefix="company-service-galera-"))
@@ -136,166 +128,9 @@ def env() -> Iterator[Env]:
             )
             (log,) = workdir.glob("server-*.log")
             logs.append(log)
-        yield Env(running, servers, logs, engines, bearer(token), base)
-
-
-# --- the harness --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Call:
-    """One client's request in a race, sent to the process on ``node``."""
-
-    node: int
-    method: str
-    path: str
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def race(env: Env, calls: Sequence[Call]) -> list[Answer]:
-    """Send every call from a thread of its own, all released at once."""
-    start = threading.Barrier(len(calls))
-
-    def send(call: Call) -> Answer:
-        start.wait(timeout=BARRIER_SECONDS)
-        return env.servers[call.node].request(
-            call.method, call.path, call.body, {**env.headers, **call.headers}
+        yield ClusterRacers(
+            "galera", servers, logs, engines, bearer(token), REPETITIONS, running, base
         )
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(send, calls))
-
-
-@dataclass
-class Tally:
-    """What one race saw over its runs: statuses, retries, violations."""
-
-    race: str
-    env: Env
-    repetitions: int = REPETITIONS
-    runs: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    violations: list[str] = field(default_factory=list)
-    retries_before: int = 0
-
-    def __post_init__(self) -> None:
-        self.retries_before = self.env.retries()
-
-    def record(self, answers: Sequence[Answer]) -> list[int]:
-        self.runs += 1
-        statuses = [answer.status for answer in answers]
-        self.statuses.update(statuses)
-        for answer in answers:
-            if answer.status >= 500 and answer.status != 503:
-                self.violation(self.runs - 1, f"{answer.status}: {answer.body[:300]!r}")
-        return statuses
-
-    def violation(self, run: int, message: str) -> None:
-        self.violations.append(f"run {run}: {message}")
-
-    def verdict(self) -> None:
-        retries = self.env.retries() - self.retries_before
-        print(
-            f"\ngalera race {self.race}: {self.runs} runs, "
-            f"statuses {dict(sorted(self.statuses.items()))}, "
-            f"retries {retries}, violations {len(self.violations)}"
-        )
-        assert self.runs == self.repetitions
-        assert self.violations == [], (
-            f"{len(self.violations)} violations in {self.runs} runs of "
-            f"{self.race}:\n" + "\n".join(self.violations[:20])
-        )
-
-
-def add_department(env: Env, name: str) -> int:
-    now = datetime.now(UTC)
-    with committed(env.engine) as connection:
-        return connection.execute(
-            insert(departments).values(
-                name=name,
-                name_key=name_key(name),
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-
-
-def add_employee(
-    env: Env,
-    email: str,
-    *,
-    manager_id: int | None = None,
-    department_id: int | None = None,
-    cents: int = 100_000_00,
-    active: bool = True,
-) -> int:
-    now = datetime.now(UTC)
-    with committed(env.engine) as connection:
-        return connection.execute(
-            insert(employees).values(
-                first_name="Race",
-                last_name="Runner",
-                email=email,
-                search_key=search_key("Race", "Runner", email),
-                hire_date=date(2020, 1, 1),
-                salary_cents=cents,
-                department_id=department_id,
-                manager_id=manager_id,
-                active=active,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-
-
-def new_employee(email: str, **references: int) -> dict[str, Any]:
-    return {
-        "first_name": "New",
-        "last_name": "Hire",
-        "email": email,
-        "salary": "1000.00",
-        **references,
-    }
-
-
-def stored(env: Env, *where: Any, node: int = 0) -> dict[int, Row[Any]]:
-    """Employees as the cluster holds them, read through ``node``."""
-    with env.engines[node].connect() as connection:
-        rows = connection.execute(select(employees).where(*where)).all()
-    return {row.id: row for row in rows}
-
-
-def stored_by_email(env: Env, email: str, node: int = 0) -> list[Row[Any]]:
-    return list(stored(env, employees.c.email == email.lower(), node=node).values())
-
-
-def department_exists(env: Env, department_id: int, node: int = 0) -> bool:
-    with env.engines[node].connect() as connection:
-        found = connection.scalar(
-            select(func.count()).where(departments.c.id == department_id)
-        )
-    return found == 1
-
-
-def cycles(managers: dict[int, int | None], starts: Sequence[int]) -> list[int]:
-    """Those of ``starts`` whose chain never reaches a NULL manager."""
-    looping = []
-    for start in starts:
-        current: int | None = start
-        for _ in range(len(managers) + 1):
-            if current is None:
-                break
-            current = managers.get(current)
-        else:
-            looping.append(start)
-    return looping
-
-
-def raised(cents: int, percent: int) -> int:
-    return (cents * (10**6 + percent * 10**4) + 5 * 10**5) // 10**6
 
 
 # --- management cycles: the check must write what it reads --------------------
@@ -309,7 +144,7 @@ def check_cycle_race(
     retries, stored nothing); the stored edges are those answered 200, and
     they make no cycle."""
     calls = [
-        Call(node, "PATCH", f"/api/v1/employees/{e}", {"manager_id": m})
+        Call("PATCH", f"/api/v1/employees/{e}", {"manager_id": m}, node=node)
         for node, (e, m) in enumerate(edges)
     ]
     answers = race(tally.env, calls)
@@ -333,7 +168,7 @@ def check_cycle_race(
             )
 
 
-def test_two_way_cycle(env: Env) -> None:
+def test_two_way_cycle(env: ClusterRacers) -> None:
     tally = Tally("two_way_cycle", env)
     for run in range(REPETITIONS):
         a = add_employee(env, f"a{run}@two-way.galera")
@@ -342,7 +177,7 @@ def test_two_way_cycle(env: Env) -> None:
     tally.verdict()
 
 
-def test_three_way_cycle(env: Env) -> None:
+def test_three_way_cycle(env: ClusterRacers) -> None:
     tally = Tally("three_way_cycle", env)
     for run in range(REPETITIONS):
         a, b, c = (add_employee(env, f"{n}{run}@three-way.galera") for n in "abc")
@@ -350,7 +185,7 @@ def test_three_way_cycle(env: Env) -> None:
     tally.verdict()
 
 
-def test_cycle_closed_on_disjoint_rows(env: Env) -> None:
+def test_cycle_closed_on_disjoint_rows(env: ClusterRacers) -> None:
     """X -> Y through node 1 and U -> V through node 2, where Y reaches U and
     V reaches X: the two PATCHes change different rows, which Galera alone
     would certify as independent. The chain check writes each row it walks,
@@ -370,7 +205,7 @@ def test_cycle_closed_on_disjoint_rows(env: Env) -> None:
 
 
 def test_a_managers_representation_does_not_change_when_a_report_moves(
-    env: Env,
+    env: ClusterRacers,
 ) -> None:
     """The walk flips chain_stamp, which no answer shows; version, updated_at
     and the ETag stay."""
@@ -398,7 +233,7 @@ def test_a_managers_representation_does_not_change_when_a_report_moves(
 # --- what Galera certifies: keys, not locks -----------------------------------
 
 
-def test_one_email_from_every_node(env: Env) -> None:
+def test_one_email_from_every_node(env: ClusterRacers) -> None:
     tally = Tally("same_email", env)
     for run in range(REPETITIONS):
         spellings = [
@@ -409,7 +244,7 @@ def test_one_email_from_every_node(env: Env) -> None:
         answers = race(
             env,
             [
-                Call(n, "POST", "/api/v1/employees", new_employee(e))
+                Call("POST", "/api/v1/employees", new_employee(e), node=n)
                 for n, e in enumerate(spellings)
             ],
         )
@@ -423,7 +258,7 @@ def test_one_email_from_every_node(env: Env) -> None:
     tally.verdict()
 
 
-def test_bulk_creates_sharing_an_email_from_every_node(env: Env) -> None:
+def test_bulk_creates_sharing_an_email_from_every_node(env: ClusterRacers) -> None:
     tally = Tally("bulk_same_email", env)
     for run in range(REPETITIONS):
         shared = [f"Shared{run}@bulk.galera", f"shared{run}@BULK.galera"]
@@ -439,10 +274,10 @@ def test_bulk_creates_sharing_an_email_from_every_node(env: Env) -> None:
             env,
             [
                 Call(
-                    k,
                     "POST",
                     "/api/v1/employees/bulk",
                     {"items": [new_employee(e) for e in batch]},
+                    node=k,
                 )
                 for k, batch in enumerate(batches)
             ],
@@ -463,7 +298,7 @@ def test_bulk_creates_sharing_an_email_from_every_node(env: Env) -> None:
     tally.verdict()
 
 
-def test_delete_manager_vs_new_report(env: Env) -> None:
+def test_delete_manager_vs_new_report(env: ClusterRacers) -> None:
     """DELETE M through node 1, a new report of M through node 2: the
     foreign key's parent is in the insert's write set, so both cannot win."""
     tally = Tally("delete_manager_vs_report", env)
@@ -473,12 +308,12 @@ def test_delete_manager_vs_new_report(env: Env) -> None:
         delete, post = answers = race(
             env,
             [
-                Call(0, "DELETE", f"/api/v1/employees/{manager}"),
+                Call("DELETE", f"/api/v1/employees/{manager}", node=0),
                 Call(
-                    1,
                     "POST",
                     "/api/v1/employees",
                     new_employee(email, manager_id=manager),
+                    node=1,
                 ),
             ],
         )
@@ -503,7 +338,7 @@ def test_delete_manager_vs_new_report(env: Env) -> None:
     tally.verdict()
 
 
-def test_delete_department_vs_new_member(env: Env) -> None:
+def test_delete_department_vs_new_member(env: ClusterRacers) -> None:
     """DELETE D through node 1, a new member of D through node 2: the
     department's row is the insert's foreign-key parent, in its write set,
     so the two conflict at certification. Either the department is gone and
@@ -515,12 +350,12 @@ def test_delete_department_vs_new_member(env: Env) -> None:
         delete, post = answers = race(
             env,
             [
-                Call(0, "DELETE", f"/api/v1/departments/{department}"),
+                Call("DELETE", f"/api/v1/departments/{department}", node=0),
                 Call(
-                    1,
                     "POST",
                     "/api/v1/employees",
                     new_employee(email, department_id=department),
+                    node=1,
                 ),
             ],
         )
@@ -560,7 +395,7 @@ def after_raises(cents: int, order: Sequence[int]) -> tuple[int, int]:
     return cents, changes
 
 
-def test_raise_vs_raise(env: Env) -> None:
+def test_raise_vs_raise(env: ClusterRacers) -> None:
     """+10 % through node 1 and +5 % through node 2 of one department: the
     raises write the same rows, so one fails certification and is retried;
     each applied raise (200) reaches every active member once, in one order
@@ -587,10 +422,10 @@ def test_raise_vs_raise(env: Env) -> None:
             env,
             [
                 Call(
-                    n,
                     "POST",
                     f"/api/v1/departments/{department}/raise",
                     {"percent": str(p)},
+                    node=n,
                 )
                 for n, p in enumerate(percents)
             ],
@@ -635,7 +470,7 @@ def test_raise_vs_raise(env: Env) -> None:
     tally.verdict()
 
 
-def test_raise_vs_salary_patch(env: Env) -> None:
+def test_raise_vs_salary_patch(env: ClusterRacers) -> None:
     """+10 % of a department through node 1 while one member's salary is
     PATCHed to 1000.00 through node 2: both write the member's row, so one
     fails certification and is retried. The stored salaries equal one
@@ -657,12 +492,17 @@ def test_raise_vs_salary_patch(env: Env) -> None:
             env,
             [
                 Call(
-                    0,
                     "POST",
                     f"/api/v1/departments/{department}/raise",
                     {"percent": "10"},
+                    node=0,
                 ),
-                Call(1, "PATCH", f"/api/v1/employees/{target}", {"salary": "1000.00"}),
+                Call(
+                    "PATCH",
+                    f"/api/v1/employees/{target}",
+                    {"salary": "1000.00"},
+                    node=1,
+                ),
             ],
         )
         statuses = tally.record(answers)
@@ -704,7 +544,7 @@ def test_raise_vs_salary_patch(env: Env) -> None:
     tally.verdict()
 
 
-def test_contended_patches_apply_once_each(env: Env) -> None:
+def test_contended_patches_apply_once_each(env: ClusterRacers) -> None:
     """Three PATCHes of one row, one through each node: the losers of
     certification (1213, at COMMIT or when the winner's write set aborts
     them) are retried; each 200 is one version, none is lost."""
@@ -714,7 +554,7 @@ def test_contended_patches_apply_once_each(env: Env) -> None:
         answers = race(
             env,
             [
-                Call(n, "PATCH", f"/api/v1/employees/{target}", {"title": f"t{n}"})
+                Call("PATCH", f"/api/v1/employees/{target}", {"title": f"t{n}"}, node=n)
                 for n in range(3)
             ],
         )
@@ -737,7 +577,7 @@ def test_contended_patches_apply_once_each(env: Env) -> None:
     tally.verdict()
 
 
-def test_idempotent_repeats_from_every_node(env: Env) -> None:
+def test_idempotent_repeats_from_every_node(env: ClusterRacers) -> None:
     tally = Tally("idempotent_repeats", env)
     for run in range(REPETITIONS):
         key = f"galera-race-{run}"
@@ -746,11 +586,11 @@ def test_idempotent_repeats_from_every_node(env: Env) -> None:
             env,
             [
                 Call(
-                    n,
                     "POST",
                     "/api/v1/employees",
                     new_employee(email),
                     {"Idempotency-Key": key},
+                    node=n,
                 )
                 for n in range(3)
             ],
@@ -769,7 +609,9 @@ def test_idempotent_repeats_from_every_node(env: Env) -> None:
 # --- driver codes --------------------------------------------------------------
 
 
-def test_a_certification_failure_at_commit_is_1213_and_transient(env: Env) -> None:
+def test_a_certification_failure_at_commit_is_1213_and_transient(
+    env: ClusterRacers,
+) -> None:
     """Node 1 and node 2 change one row in open transactions; node 1 commits
     first, so node 2's COMMIT (not a statement) fails: 1213, retried."""
     row = add_employee(env, "certify@driver.galera")
@@ -795,7 +637,7 @@ def test_a_certification_failure_at_commit_is_1213_and_transient(env: Env) -> No
     assert stored(env, employees.c.id == row, node=1)[row].title == "one"
 
 
-def test_a_node_that_lost_quorum_answers_503_not_500(env: Env) -> None:
+def test_a_node_that_lost_quorum_answers_503_not_500(env: ClusterRacers) -> None:
     """Node 3 cut off from the group (gmcast.isolate) is a non-primary
     component of one: a query gets 1047 (unavailable), or with
     wsrep_sync_wait, as the service runs, 1205 from the failed causal wait
@@ -852,7 +694,7 @@ ALTERNATIONS = 150
 
 
 def alternate(
-    env: Env, row: int, readers: Sequence[LiveServer]
+    env: ClusterRacers, row: int, readers: Sequence[LiveServer]
 ) -> tuple[list[Any], float]:
     """Write through node i % 3, read at once through ``readers[i % len]``
     (never the writer's node); the reads that did not see the write, and
@@ -875,7 +717,7 @@ def alternate(
     return stale, reading * 1000 / ALTERNATIONS
 
 
-def test_a_read_after_a_write_through_another_node_sees_it(env: Env) -> None:
+def test_a_read_after_a_write_through_another_node_sees_it(env: ClusterRacers) -> None:
     """Write through one node, read at once through another: with
     wsrep_sync_wait = 1 the read waits until its node has applied every
     write committed before it began. The control, a process on node 3
@@ -946,7 +788,7 @@ class Attempt:
     status: int
 
 
-def test_killing_a_node_under_load_loses_nothing(env: Env) -> None:
+def test_killing_a_node_under_load_loses_nothing(env: ClusterRacers) -> None:
     """Six clients create employees through haproxy (health checks on
     /readyz) while node 3 is SIGKILLed. A client retries an answer that is
     not final (502-504, or a connection lost) with the same Idempotency-Key,

@@ -12,67 +12,45 @@ requests really run side by side inside the database, not one after another
 in the server's queue.
 
 ``pytest -s`` prints one line per race: the runs, the statuses seen, the
-retries the server logged, and the violations (which fail the test).
+retries the server logged, and the violations (which fail the test). The
+harness is tests/support/races.py, shared with the Galera races.
 """
 
-import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Row, func, insert, select
+from sqlalchemy import Engine, func, select
 
-from company_service.models import (
-    Department,
-    Employee,
-    IdempotencyKey,
-    name_key,
-    search_key,
-)
+from company_service.models import IdempotencyKey
 from company_service.testing import (
     ROOT,
-    Answer,
     LiveServer,
     bearer,
     committed,
     live_server,
     store_token,
 )
+from tests.support.races import (
+    Call,
+    Racers,
+    Tally,
+    add_department,
+    add_employee,
+    cycles,
+    department_exists,
+    employees,
+    errors_name,
+    new_employee,
+    patch_manager,
+    race,
+    raised,
+    stored,
+    stored_by_email,
+)
 
 REPETITIONS = 25
 SERVER_THREADS = "8"
-BARRIER_SECONDS = 10
-
-employees = Employee.__table__
-departments = Department.__table__
-
-
-# --- the harness --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Env:
-    """One test's view of the world: the server, its log, the database, a token."""
-
-    server: LiveServer
-    log: Path
-    engine: Engine
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One client's request in a race."""
-
-    method: str
-    path: str
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -93,181 +71,15 @@ def race_server(
 
 
 @pytest.fixture
-def env(race_server: tuple[LiveServer, Path], clean_database: Engine) -> Env:
+def env(race_server: tuple[LiveServer, Path], clean_database: Engine) -> Racers:
     server, log = race_server
     with committed(clean_database) as connection:
         token = store_token(connection, "editor")
-    return Env(server, log, clean_database, bearer(token))
-
-
-def race(env: Env, calls: Sequence[Call]) -> list[Answer]:
-    """Send every call from a thread of its own, all released at once;
-    the answers in the calls' order."""
-    start = threading.Barrier(len(calls))
-
-    def send(call: Call) -> Answer:
-        start.wait(timeout=BARRIER_SECONDS)
-        return env.server.request(
-            call.method, call.path, call.body, {**env.headers, **call.headers}
-        )
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(send, calls))
-
-
-@dataclass
-class Tally:
-    """What one race saw over all its runs; ``verdict`` prints and asserts.
-
-    Violations are collected rather than asserted on the spot, so that a
-    failing test says how often, and in which ways, the race went wrong.
-    """
-
-    race: str
-    env: Env
-    runs: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    violations: list[str] = field(default_factory=list)
-    log_start: int = 0
-
-    def __post_init__(self) -> None:
-        self.log_start = len(self.env.log.read_bytes())
-
-    def record(self, answers: Sequence[Answer]) -> list[int]:
-        self.runs += 1
-        statuses = [answer.status for answer in answers]
-        self.statuses.update(statuses)
-        return statuses
-
-    def violation(self, run: int, message: str) -> None:
-        self.violations.append(f"run {run}: {message}")
-
-    def verdict(self) -> None:
-        log = self.env.log.read_bytes()[self.log_start :].decode(errors="replace")
-        # views/errors.py warns ", retrying" before each replay.
-        retries = log.count(", retrying")
-        print(
-            f"\nrace {self.race}: {self.runs} runs, "
-            f"statuses {dict(sorted(self.statuses.items()))}, "
-            f"retries {retries}, violations {len(self.violations)}"
-        )
-        assert self.runs == REPETITIONS
-        assert self.violations == [], (
-            f"{len(self.violations)} violations in {self.runs} runs of "
-            f"{self.race}:\n" + "\n".join(self.violations[:20])
-        )
-
-
-# --- rows, written and read behind the server's back --------------------------
-
-
-def add_department(env: Env, name: str) -> int:
-    now = datetime.now(UTC)
-    with committed(env.engine) as connection:
-        return connection.execute(
-            insert(departments).values(
-                name=name,
-                name_key=name_key(name),
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-
-
-def add_employee(
-    env: Env,
-    email: str,
-    *,
-    manager_id: int | None = None,
-    department_id: int | None = None,
-    cents: int = 100_000_00,
-    active: bool = True,
-) -> int:
-    now = datetime.now(UTC)
-    with committed(env.engine) as connection:
-        return connection.execute(
-            insert(employees).values(
-                first_name="Race",
-                last_name="Runner",
-                email=email,
-                search_key=search_key("Race", "Runner", email),
-                hire_date=date(2020, 1, 1),
-                salary_cents=cents,
-                department_id=department_id,
-                manager_id=manager_id,
-                active=active,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-
-
-def new_employee(email: str, **references: int) -> dict[str, Any]:
-    """The body of a POST /api/v1/employees."""
-    return {
-        "first_name": "New",
-        "last_name": "Hire",
-        "email": email,
-        "salary": "1000.00",
-        **references,
-    }
-
-
-def stored(env: Env, *where: Any) -> dict[int, Row[Any]]:
-    """Employees as the database holds them now, by id."""
-    with env.engine.connect() as connection:
-        rows = connection.execute(select(employees).where(*where)).all()
-    return {row.id: row for row in rows}
-
-
-def stored_by_email(env: Env, email: str) -> list[Row[Any]]:
-    return list(stored(env, employees.c.email == email.lower()).values())
-
-
-def department_exists(env: Env, department_id: int) -> bool:
-    with env.engine.connect() as connection:
-        found = connection.scalar(
-            select(func.count()).where(departments.c.id == department_id)
-        )
-    return found == 1
-
-
-def cycles(managers: dict[int, int | None], starts: Sequence[int]) -> list[int]:
-    """Those of ``starts`` whose management chain, followed through every
-    stored employee, never reaches the top (a NULL manager)."""
-    looping = []
-    for start in starts:
-        current: int | None = start
-        for _ in range(len(managers) + 1):
-            if current is None:
-                break
-            current = managers.get(current)
-        else:
-            looping.append(start)
-    return looping
-
-
-def errors_name(answer: Answer, field_name: str) -> bool:
-    """Whether a problem answer's errors[].loc name the field."""
-    try:
-        locs = [error["loc"] for error in answer.json.get("errors", [])]
-    except ValueError:
-        return False
-    return any(field_name in loc for loc in locs)
-
-
-def raised(cents: int, percent: int) -> int:
-    """The contract's raise in whole cents, rounded half-up."""
-    return (cents * (10**6 + percent * 10**4) + 5 * 10**5) // 10**6
+    name = clean_database.dialect.name
+    return Racers(name, [server], [log], [clean_database], bearer(token), REPETITIONS)
 
 
 # --- management cycles --------------------------------------------------------
-
-
-def patch_manager(employee_id: int, manager_id: int) -> Call:
-    return Call("PATCH", f"/api/v1/employees/{employee_id}", {"manager_id": manager_id})
 
 
 def check_cycle_race(
@@ -303,7 +115,7 @@ def check_cycle_race(
             )
 
 
-def test_two_way_cycle(env: Env) -> None:
+def test_two_way_cycle(env: Racers) -> None:
     """A -> B and B -> A at once: each request alone is fine, together they
     are a cycle. Each must see the other's edge (or wait for it), not a
     snapshot from before it."""
@@ -315,7 +127,7 @@ def test_two_way_cycle(env: Env) -> None:
     tally.verdict()
 
 
-def test_three_way_cycle(env: Env) -> None:
+def test_three_way_cycle(env: Racers) -> None:
     """A -> B, B -> C and C -> A from three clients: any two are a chain,
     all three a cycle, so exactly one must be refused."""
     tally = Tally("three_way_cycle", env)
@@ -325,7 +137,7 @@ def test_three_way_cycle(env: Env) -> None:
     tally.verdict()
 
 
-def test_cycle_closed_on_disjoint_rows(env: Env) -> None:
+def test_cycle_closed_on_disjoint_rows(env: Racers) -> None:
     """X -> Y and U -> V, where Y already reaches U and V already reaches X.
 
     The two PATCHes write different rows, so row locks on the written rows
@@ -350,7 +162,7 @@ def test_cycle_closed_on_disjoint_rows(env: Env) -> None:
 # --- deleting what a new row refers to ----------------------------------------
 
 
-def test_delete_manager_vs_new_report(env: Env) -> None:
+def test_delete_manager_vs_new_report(env: Racers) -> None:
     """DELETE M while a new employee with manager_id=M is POSTed.
 
     Either the delete wins (204; the POST is 409 or 422, nothing refers to
@@ -399,7 +211,7 @@ def test_delete_manager_vs_new_report(env: Env) -> None:
     tally.verdict()
 
 
-def test_delete_department_vs_new_member(env: Env) -> None:
+def test_delete_department_vs_new_member(env: Racers) -> None:
     """DELETE D while a new employee with department_id=D is POSTed: the
     same two legal outcomes as for a manager, with the department's row."""
     tally = Tally("delete_department_vs_member", env)
@@ -447,7 +259,7 @@ def test_delete_department_vs_new_member(env: Env) -> None:
 # --- one email, many creators -------------------------------------------------
 
 
-def test_concurrent_creates_of_one_email(env: Env) -> None:
+def test_concurrent_creates_of_one_email(env: Racers) -> None:
     """Four clients create an employee with one email, spelled in four cases:
     the unique index on the lower-cased email admits exactly one, and the
     others are told 409 naming the email, never 500."""
@@ -478,7 +290,7 @@ def test_concurrent_creates_of_one_email(env: Env) -> None:
     tally.verdict()
 
 
-def test_concurrent_bulk_creates_sharing_an_email(env: Env) -> None:
+def test_concurrent_bulk_creates_sharing_an_email(env: Racers) -> None:
     """Three bulk creates whose batches share one email (in different case):
     one batch is stored whole, the others are 409 and leave nothing at all,
     not even their emails that collided with nobody."""
@@ -532,7 +344,7 @@ def test_concurrent_bulk_creates_sharing_an_email(env: Env) -> None:
 RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
 
 
-def test_raise_vs_raise(env: Env) -> None:
+def test_raise_vs_raise(env: Racers) -> None:
     """Two raises of one department at once: both apply, to every active
     employee, in one order for all (each raise is one statement, so an
     employee raised only once, or two employees raised in different orders,
@@ -607,7 +419,7 @@ def test_raise_vs_raise(env: Env) -> None:
     tally.verdict()
 
 
-def test_raise_vs_salary_patch(env: Env) -> None:
+def test_raise_vs_salary_patch(env: Racers) -> None:
     """A 10% raise of a department while one member's salary is PATCHed to
     1000.00. Serialized, the member ends at 1000.00 (raise, then PATCH) or
     1100.00 (PATCH, then raise), at version 3 either way, and the PATCH's
@@ -669,7 +481,7 @@ def test_raise_vs_salary_patch(env: Env) -> None:
 # --- idempotent repeats -------------------------------------------------------
 
 
-def test_concurrent_repeats_with_one_idempotency_key(env: Env) -> None:
+def test_concurrent_repeats_with_one_idempotency_key(env: Racers) -> None:
     """Four clients send one POST with one Idempotency-Key at once: one
     creates, the others wait for it and get its stored answer, so all four
     see 201 with the same employee, and one row (and one key) is stored."""
