@@ -51,11 +51,14 @@ from company_service.testing import (
     store_token,
 )
 from tests.support.races import (
+    PATCHED_CENTS,
+    RAISED_CENTS,
     Call,
     Racers,
     Tally,
     add_department,
     add_employee,
+    add_staffed_department,
     cycles,
     department_exists,
     employees,
@@ -380,11 +383,6 @@ def test_delete_department_vs_new_member(env: ClusterRacers) -> None:
     tally.verdict()
 
 
-# 9, 14 and 24 cents round differently in the two orders of +10% and +5%,
-# so the stored salaries tell which raise came first.
-RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
-
-
 def after_raises(cents: int, order: Sequence[int]) -> tuple[int, int]:
     """The salary after the raises in ``order``, and how many changed it (a
     raise that leaves a salary as it is, 9 cents + 5 %, bumps no version)."""
@@ -404,13 +402,9 @@ def test_raise_vs_raise(env: ClusterRacers) -> None:
     tally = Tally("raise_vs_raise", env)
     percents = (10, 5)
     for run in range(REPETITIONS):
-        department = add_department(env, f"Raised {run}")
-        active = {
-            add_employee(
-                env, f"r{run}-{i}@raise.galera", department_id=department, cents=c
-            ): c
-            for i, c in enumerate(RAISED_CENTS)
-        }
+        department, active = add_staffed_department(
+            env, f"Raised {run}", RAISED_CENTS, f"r{run}-{{}}@raise.galera"
+        )
         inactive = add_employee(
             env,
             f"idle{run}@raise.galera",
@@ -478,15 +472,10 @@ def test_raise_vs_salary_patch(env: ClusterRacers) -> None:
     version says which came first, and each applied write bumped each row
     it changed exactly once."""
     tally = Tally("raise_vs_patch", env, FEWER_REPETITIONS)
-    start_cents = [50_000_00, 12_345_67, 9, 14, 24]
     for run in range(FEWER_REPETITIONS):
-        department = add_department(env, f"Patched {run}")
-        members = {
-            add_employee(
-                env, f"p{run}-{i}@patch.galera", department_id=department, cents=c
-            ): c
-            for i, c in enumerate(start_cents)
-        }
+        department, members = add_staffed_department(
+            env, f"Patched {run}", PATCHED_CENTS, f"p{run}-{{}}@patch.galera"
+        )
         target = next(iter(members))
         raise_answer, patch_answer = answers = race(
             env,
@@ -517,9 +506,9 @@ def test_raise_vs_salary_patch(env: ClusterRacers) -> None:
         patch_version = patch_answer.json["version"] if patched_ok else None
         want_target = {
             (True, True): {3: (1000_00, 3), 2: (1100_00, 3)}.get(patch_version or 0),
-            (True, False): (raised(start_cents[0], 10), 2),
+            (True, False): (raised(PATCHED_CENTS[0], 10), 2),
             (False, True): (1000_00, 2) if patch_version == 2 else None,
-            (False, False): (start_cents[0], 1),
+            (False, False): (PATCHED_CENTS[0], 1),
         }[raised_ok, patched_ok]
         rows = stored(env, employees.c.department_id == department, node=2)
         got = rows[target]

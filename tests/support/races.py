@@ -171,6 +171,27 @@ def add_employee(
         ).inserted_primary_key[0]
 
 
+# 9, 14 and 24 cents round differently in the two orders of +10% and +5%,
+# so the stored salaries tell which raise came first.
+RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
+# The first member's salary is the one the raise-vs-PATCH races set.
+PATCHED_CENTS = [50_000_00, 12_345_67, 9, 14, 24]
+
+
+def add_staffed_department(
+    env: Racers, name: str, salaries: Sequence[int], email: str
+) -> tuple[int, dict[int, int]]:
+    """A department with one active member per salary (in cents), whose
+    emails are ``email`` formatted with 0, 1, ...: its id, and each member's
+    id with its salary, in the order given."""
+    department = add_department(env, name)
+    members = {
+        add_employee(env, email.format(i), department_id=department, cents=cents): cents
+        for i, cents in enumerate(salaries)
+    }
+    return department, members
+
+
 def new_employee(email: str, **references: int) -> dict[str, Any]:
     """The body of a POST /api/v1/employees."""
     return {

@@ -32,11 +32,14 @@ from company_service.testing import (
     store_token,
 )
 from tests.support.races import (
+    PATCHED_CENTS,
+    RAISED_CENTS,
     Call,
     Racers,
     Tally,
     add_department,
     add_employee,
+    add_staffed_department,
     cycles,
     department_exists,
     employees,
@@ -339,10 +342,6 @@ def test_concurrent_bulk_creates_sharing_an_email(env: Racers) -> None:
 
 # --- raises -------------------------------------------------------------------
 
-# 9, 14 and 24 cents round differently in the two orders of +10% and +5%,
-# so the stored salaries tell which raise came first.
-RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
-
 
 def test_raise_vs_raise(env: Racers) -> None:
     """Two raises of one department at once: both apply, to every active
@@ -352,13 +351,9 @@ def test_raise_vs_raise(env: Racers) -> None:
     tally = Tally("raise_vs_raise", env)
     percents = (10, 5)
     for run in range(REPETITIONS):
-        department = add_department(env, f"Raised {run}")
-        active = {
-            add_employee(
-                env, f"r{run}-{i}@raise.example", department_id=department, cents=c
-            ): c
-            for i, c in enumerate(RAISED_CENTS)
-        }
+        department, active = add_staffed_department(
+            env, f"Raised {run}", RAISED_CENTS, f"r{run}-{{}}@raise.example"
+        )
         inactive = add_employee(
             env,
             f"idle{run}@raise.example",
@@ -426,15 +421,10 @@ def test_raise_vs_salary_patch(env: Racers) -> None:
     answer tells which: version 2 if it came first. Everyone else is raised
     exactly once."""
     tally = Tally("raise_vs_patch", env)
-    start_cents = [50_000_00, 12_345_67, 9, 14, 24]
     for run in range(REPETITIONS):
-        department = add_department(env, f"Patched {run}")
-        members = {
-            add_employee(
-                env, f"p{run}-{i}@patch.example", department_id=department, cents=c
-            ): c
-            for i, c in enumerate(start_cents)
-        }
+        department, members = add_staffed_department(
+            env, f"Patched {run}", PATCHED_CENTS, f"p{run}-{{}}@patch.example"
+        )
         target = next(iter(members))
         raise_answer, patch_answer = race(
             env,
