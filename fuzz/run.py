@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from company_service.testing import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +50,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url = args.database_url or f"sqlite:///{workdir}/fuzz.db"
-        backend = url.split(":", 1)[0].split("+")[0]  # one report per database
+        backend = make_url(url).get_backend_name()  # one report per database
         ini = str(ROOT / "development.ini")
         company_service("initdb", ini, "--sample-data", database_url=url)
         token = company_service(
