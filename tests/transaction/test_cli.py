@@ -49,7 +49,7 @@ def test_initdb_with_sample_data_is_idempotent(cli, engine):
 
 
 def test_create_token_prints_only_the_token_which_then_works_until_revoked(
-    cli, engine, real_app
+    cli, engine, real_app, app, monkeypatch
 ):
     created = cli(
         "company-service",
@@ -69,9 +69,16 @@ def test_create_token_prints_only_the_token_which_then_works_until_revoked(
         )
     assert stored and token not in stored
 
+    cache = app.registry["token_cache"]
+    now = [0.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
     real_app.get("/api/v1/_probe/whoami", headers=bearer(token), status=200)
     revoked = cli("company-service", "revoke-token", TESTING_INI, "ci")
     assert revoked.returncode == 0, revoked.stderr
+    # Kept for auth.token_cache_seconds after it was read, then refused.
+    now[0] = cache.seconds - 0.1
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(token), status=200)
+    now[0] = cache.seconds
     real_app.get("/api/v1/_probe/whoami", headers=bearer(token), status=401)
 
 
