@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+import transaction
 from pyramid.paster import bootstrap, get_appsettings
-from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import sample_data
-from .db import database_url, make_engine
+from .db import database_url, make_engine, open_session
 from .models import ROLES, ApiToken
 from .services.employee_csv import BadLine
 from .services.employee_import import EmployeeImport
@@ -52,16 +52,14 @@ def config_path(config_uri: str) -> str:
 
 @contextmanager
 def app_session(config_uri: str) -> Iterator[Session]:
-    """``request.dbsession`` of a bootstrapped app, in one transaction.
+    """A writer's session of the configured app, in one transaction.
 
-    The request is a POST, as a writing HTTP request is: its session uses
-    the writers' engine (READ COMMITTED with row locks; on SQLite the
-    write lock up front).
+    The session joins the thread's transaction manager as a request's does,
+    and writes as a writing view does (db.open_session): READ COMMITTED with
+    row locks, or SQLite's write lock up front.
     """
-    with bootstrap(config_uri, request=Request.blank("/", POST={})) as env:
-        request = env["request"]
-        with request.tm:
-            yield request.dbsession
+    with bootstrap(config_uri) as env, transaction.manager:
+        yield open_session(env["registry"], writes=True)
 
 
 def initdb(args: argparse.Namespace) -> None:

@@ -10,16 +10,17 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import pyramid_tm
 import transaction
 import transaction.interfaces
 import zope.sqlalchemy
 from pyramid.config import Configurator
+from pyramid.registry import Registry
 from pyramid.request import Request
-from pyramid_retry import IBeforeRetry, IRetryableError
+from pyramid.response import Response
+from pyramid_retry import IRetryableError
 from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -28,9 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import drivers
-from .services.errors import Contended
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BACK_OFF_TWEEN = "company_service.db.back_off_tween_factory"
 
 
 def database_url(settings: Mapping[str, Any]) -> str:
@@ -139,7 +139,7 @@ def is_transient(exc: BaseException) -> bool:
     timeout need this check of our own.
     """
     if IRetryableError.providedBy(exc) or isinstance(
-        exc, transaction.interfaces.TransientError | StaleDataError | Contended
+        exc, transaction.interfaces.TransientError | StaleDataError
     ):
         return True
     if not isinstance(exc, DBAPIError):
@@ -171,54 +171,120 @@ def is_unavailable(exc: BaseException) -> bool:
     return drivers.unavailable(exc)
 
 
-def request_dbsession(request: Request) -> Session:
-    """The request's session, joined to the request's transaction manager.
+# The environ key the ``writes`` view option sets (see declared_writes).
+WRITES = "company_service.writes"
+# The environ key under which the test harness hands in a session of its own,
+# on a connection it rolls back after each test: every database access of
+# the request then goes through it.
+TEST_SESSION = "app.dbsession"
 
-    A writing request gets the writer engine: READ COMMITTED with row locks
-    on PostgreSQL and MariaDB, ``BEGIN IMMEDIATE`` on SQLite (see
-    docs/transactions.md). The test harness may hand in a session of its
-    own through the environ, bound to a connection it rolls back afterwards.
+
+def choose_bind(
+    registry: Registry, *, writes: bool, request: Request | None = None
+) -> Engine:
+    """The one place a session's database is chosen, by what it will do.
+
+    A writer gets the writers' pool: READ COMMITTED with row locks on
+    PostgreSQL and MariaDB, ``BEGIN IMMEDIATE`` on SQLite (see
+    docs/transactions.md). A reader gets a usable standby when
+    ``db.replica_url`` names some (replicas.py), else the readers' pool.
     """
-    session = request.environ.get("app.dbsession")
+    engine: Engine = registry["db.writer_engine" if writes else "db.engine"]
+    replicas = registry.get("db.replicas")
+    if writes or replicas is None or request is None:
+        return engine
+    standby: Engine | None = replicas.bind_for(request)
+    return standby or engine
+
+
+def open_session(
+    registry: Registry, *, writes: bool, request: Request | None = None
+) -> Session:
+    """A new session on the database ``choose_bind`` picks.
+
+    The factory is registered with zope.sqlalchemy once (``includeme``), so
+    the session joins the thread's transaction manager whenever it begins a
+    database transaction: ``request.tm`` in a request, ``transaction.manager``
+    in a script or pshell.
+    """
+    session: Session = registry["dbsession_factory"](
+        bind=choose_bind(registry, writes=writes, request=request)
+    )
+    return session
+
+
+def request_dbsession(request: Request) -> Session:
+    """The request's session; a writer's when its view declared ``writes``.
+
+    The test harness may hand in a session of its own through the environ,
+    bound to a connection it rolls back afterwards.
+    """
+    session = request.environ.get(TEST_SESSION)
     if session is None:
-        registry = request.registry
-        writer = request.method in WRITE_METHODS
-        bind = registry["db.writer_engine"] if writer else registry["db.engine"]
-        session = registry["dbsession_factory"](bind=bind)
-        register_session(session, request.tm)
+        writes = request.environ.get(WRITES, False)
+        session = open_session(request.registry, writes=writes, request=request)
     assert isinstance(session, Session)
     return session
 
 
-def register_session(session: Session, manager: transaction.TransactionManager) -> None:
-    """Join ``session`` to ``manager``, which will commit or abort it.
+def declared_writes(view: Any, info: Any) -> Any:
+    """View deriver for the ``writes`` option: a view that writes says so,
+    and its request's session is then a writer's (``choose_bind``)."""
+    if not info.options.get("writes"):
+        return view
 
-    ``zope.sqlalchemy.register`` as its documentation shows: every time the
-    session begins a database transaction it joins the manager's current
-    one, so a session that outlives a transaction (pshell, a script, a
-    test) joins the next, and ``session.commit()`` outside the manager is
-    refused. ``initial_state="changed"``: zope.sqlalchemy commits only a
-    session it saw change through the ORM, so a ``text()`` or Core write
-    would otherwise be rolled back silently; starting "changed" makes the
-    contract's promise (raw SQL commits too) hold by construction. A
-    read-only transaction then ends in COMMIT rather than ROLLBACK, which
-    costs the database the same.
+    def writing_view(context: Any, request: Request) -> Any:
+        request.environ[WRITES] = True
+        return view(context, request)
+
+    return writing_view
+
+
+declared_writes.options = ("writes",)  # type: ignore[attr-defined]
+
+
+def thread_manager(request: Request) -> transaction.ThreadTransactionManager:
+    """``tm.manager_hook``: the thread's own transaction manager, explicit.
+
+    One manager per thread (``transaction.manager``) lets the session
+    factory be registered with zope.sqlalchemy once, instead of attaching
+    its listeners to every new session. Explicit mode refuses any use of it
+    outside a begun transaction. A failed commit leaves its transaction on
+    the manager (pyramid_tm answers, but only an abort frees it); it is
+    aborted here, before this request begins its own, so nothing of it
+    reaches the next request on this thread.
     """
-    zope.sqlalchemy.register(
-        session, initial_state="changed", transaction_manager=manager
-    )
+    manager = transaction.manager
+    manager.explicit = True
+    try:
+        manager.get()
+    except transaction.interfaces.NoTransaction:
+        return manager
+    manager.abort()
+    return manager
 
 
-def back_off(event: Any) -> None:
-    """Before pyramid_retry replays a request, wait a random while that
-    doubles with each attempt, so that requests that collided do not collide
-    again in step. (``views.errors.server_error`` has logged the failure.)
-    Retries are the backstop: the write paths take their row locks first, so
-    contention waits instead of failing (docs/transactions.md)."""
-    request = event.request
-    attempt = request.environ.get("retry.attempt", 0)
-    base_ms = float(request.registry.settings.get("retry.backoff_ms", 20))
-    time.sleep(random.uniform(0, base_ms * 2**attempt) / 1000)  # noqa: S311 (jitter)
+Handler = Callable[[Request], Response]
+
+
+def back_off_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    """Before a replayed attempt begins its transaction, wait a random while
+    that doubles with each attempt, so that requests that collided do not
+    collide again in step. Retries are the backstop: the write paths take
+    their row locks first, so contention waits instead of failing
+    (docs/transactions.md). A tween, not an ``IBeforeRetry`` subscriber: with
+    no subscriber at all, Pyramid skips its event notifications on every
+    request."""
+    base_seconds = float(registry.settings.get("retry.backoff_ms", 20)) / 1000
+
+    def back_off_tween(request: Request) -> Response:
+        attempt = request.environ.get("retry.attempt", 0)
+        if attempt:
+            limit = base_seconds * 2 ** (attempt - 1)
+            time.sleep(random.uniform(0, limit))  # noqa: S311 (jitter)
+        return handler(request)
+
+    return back_off_tween
 
 
 ENGINES = ("db.engine", "db.writer_engine", "db.export_engine")
@@ -238,10 +304,10 @@ def dispose_engines(registry: Any) -> None:
 def includeme(config: Configurator) -> None:
     """Wire the engine, the session, pyramid_tm and pyramid_retry together."""
     settings = config.get_settings()
-    # The contract, not a preference: a manager per request that refuses use
+    # The contract, not a preference: an explicit manager that refuses use
     # outside a begun transaction, and every status >= 400 aborts.
-    settings["tm.manager_hook"] = pyramid_tm.explicit_manager
-    settings["tm.commit_veto"] = pyramid_tm.default_commit_veto
+    settings["tm.manager_hook"] = thread_manager
+    settings["tm.commit_veto"] = "pyramid_tm.default_commit_veto"
     # annotate_user would look the token up for every request, even /healthz.
     settings["tm.annotate_user"] = False
     settings.setdefault("retry.attempts", 3)
@@ -264,7 +330,16 @@ def includeme(config: Configurator) -> None:
             isolation_level=settings.get("db.writer_isolation_level", "READ COMMITTED"),
         )
     config.registry["db.writer_engine"] = writer
-    config.registry["dbsession_factory"] = sessionmaker()
+    factory = sessionmaker()
+    # Once, on the factory, with the thread's manager (see thread_manager).
+    # "changed": zope.sqlalchemy commits only a session it saw change through
+    # the ORM, so a text() or Core write would otherwise be rolled back
+    # silently; a read-only transaction then ends in COMMIT, which costs the
+    # database what a ROLLBACK does.
+    zope.sqlalchemy.register(
+        factory, initial_state="changed", transaction_manager=transaction.manager
+    )
+    config.registry["dbsession_factory"] = factory
     # Streaming exports read for as long as the client downloads: a pool of
     # their own, without the statement time limit of request queries.
     config.registry["db.export_engine"] = make_engine(
@@ -273,8 +348,8 @@ def includeme(config: Configurator) -> None:
 
     config.include("pyramid_retry")
     config.include("pyramid_tm")
-    config.add_subscriber(back_off, IBeforeRetry)
+    config.add_tween(BACK_OFF_TWEEN, over="pyramid_tm.tm_tween_factory")
+    config.add_view_deriver(declared_writes, name="writes")
+    config.add_request_method(request_dbsession, "dbsession", reify=True)
     if settings.get("db.replica_url"):  # reads on standbys: replicas.py
         config.include(".replicas")
-    else:
-        config.add_request_method(request_dbsession, "dbsession", reify=True)

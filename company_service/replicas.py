@@ -3,10 +3,9 @@
 Installed only when ``db.replica_url`` names one or more standbys (space
 separated): without it nothing here runs, and no request pays for it.
 
-- Every write, and the bearer-token lookup of every request, goes to the
-  primary: a revoked token is refused at once, whatever a standby has
-  replayed. A read-only request (GET, HEAD) reads a standby, unless its
-  environ asks for the primary (:data:`READ_PRIMARY`: pshell does).
+- Every write (a view that declares ``writes``, the CLI, pshell) and every
+  bearer-token lookup goes to the primary. A reading request reads a
+  standby (db.choose_bind).
 - A 2xx write answers ``Consistency-Token``: the primary's WAL insert
   position read after COMMIT, so never earlier than the commit's record.
   A read that sends it back is served by a standby only once that standby
@@ -43,17 +42,13 @@ from pyramid_retry import mark_error_retryable
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from . import db, drivers
-from .models import ApiToken
 from .services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
 HEADER = "Consistency-Token"
-# Set in a request's environ: it reads the primary (pshell, a script).
-READ_PRIMARY = "company_service.read_primary"
 # PostgreSQL's pg_lsn text: two hex numbers of up to 32 bits each.
 LSN_SHAPE = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 TOKEN_TWEEN = "company_service.replicas.consistency_token_tween_factory"  # noqa: S105
@@ -209,6 +204,14 @@ class ReplicaSet:
                 return replica
         return None
 
+    def bind_for(self, request: Request) -> Engine | None:
+        """The standby a reading request should use (db.choose_bind), or None
+        for the primary: none is usable, or none replays the write whose
+        Consistency-Token the request sent in time."""
+        sent = request.headers.get(HEADER)
+        replica = self.pick(None if sent is None else parse_token(sent))
+        return None if replica is None else replica.engine
+
     def dispose(self) -> None:
         """Close the standbys' pooled connections (db.dispose_engines)."""
         for replica in self.replicas:
@@ -226,29 +229,6 @@ class ReplicaSet:
             lag = None if state == "down" else replica.lag_seconds
             report.append({"name": replica.name, "state": state, "lag_seconds": lag})
         return report
-
-
-def request_dbsession(request: Request) -> Session:
-    """``db.request_dbsession``, except that a read binds a standby (the
-    token table stays bound to the primary: see security.find_identity)."""
-    environ = request.environ
-    if (
-        request.method in db.WRITE_METHODS
-        or "app.dbsession" in environ
-        or environ.get(READ_PRIMARY)
-    ):
-        return db.request_dbsession(request)
-    registry = request.registry
-    sent = request.headers.get(HEADER)
-    lsn = None if sent is None else parse_token(sent)
-    replica = registry["db.replicas"].pick(lsn)
-    if replica is None:
-        return db.request_dbsession(request)
-    session: Session = registry["dbsession_factory"](
-        bind=replica.engine, binds={ApiToken: registry["db.engine"]}
-    )
-    db.register_session(session, request.tm)
-    return session
 
 
 def wal_position(engine: Engine) -> str | None:
@@ -272,7 +252,8 @@ def consistency_token_tween_factory(handler: Handler, registry: Registry) -> Han
 
     def consistency_token_tween(request: Request) -> Response:
         response = handler(request)
-        if request.method in db.WRITE_METHODS and 200 <= response.status_code < 300:
+        writes = request.environ.get(db.WRITES, False)
+        if writes and 200 <= response.status_code < 300:
             position = wal_position(primary)
             if position is not None:
                 response.headers[HEADER] = position
@@ -332,5 +313,4 @@ def includeme(config: Configurator) -> None:
     if config.registry["db.engine"].dialect.name != "postgresql":
         raise ConfigurationError("db.replica_url needs a PostgreSQL primary")
     config.registry["db.replicas"] = make_replicas(settings)
-    config.add_request_method(request_dbsession, "dbsession", reify=True)
     config.add_tween(TOKEN_TWEEN, over="pyramid_tm.tm_tween_factory")

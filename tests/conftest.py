@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 import transaction
 import webtest
+import zope.sqlalchemy
 from pyramid.router import Router
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from company_service.db import make_engine, register_session
+from company_service.db import make_engine
 from company_service.testing import (
     ROOT,
     TESTING_INI,
@@ -109,7 +110,9 @@ def tm() -> Iterator[transaction.TransactionManager]:
 @pytest.fixture
 def dbsession(connection: Connection, tm: transaction.TransactionManager) -> Session:
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    register_session(session, tm)
+    # As the app's factory is registered (db.includeme), but with this test's
+    # own manager: zope.sqlalchemy's documented per-session form.
+    zope.sqlalchemy.register(session, initial_state="changed", transaction_manager=tm)
     return session
 
 

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
+from transaction.interfaces import TransientError
+
 
 class DomainError(Exception):
     """Base of every refusal a service may raise; ``detail`` is for the client."""
@@ -50,9 +52,10 @@ class InvalidInput(DomainError):
         self.errors = list(errors)
 
 
-class Contended(DomainError):
+class Contended(DomainError, TransientError):  # type: ignore[misc]
     """Another transaction got there first (a key or email it just stored).
 
-    Not the client's fault: the request is run again (see db.is_transient),
-    and the new attempt sees the other transaction's result.
+    Not the client's fault: a transient error, so the request is run again
+    (pyramid_retry, db.is_transient), and the new attempt sees the other
+    transaction's result.
     """

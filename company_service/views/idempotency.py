@@ -107,6 +107,6 @@ def idempotent(view: Any, info: Any) -> Any:
 
 
 def includeme(config: Configurator) -> None:
-    # Pyramid's default place for a deriver: inside the permission check,
-    # outside the renderer.
-    config.add_view_deriver(idempotent, name="idempotency")
+    # Inside the permission check and the writes declaration (its store uses
+    # the request's session), outside the renderer.
+    config.add_view_deriver(idempotent, name="idempotency", under="writes")

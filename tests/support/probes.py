@@ -257,4 +257,5 @@ def includeme(config: Configurator) -> None:
             request_method=method,
             permission=permission,
             renderer="json",
+            writes=permission == EDIT,
         )

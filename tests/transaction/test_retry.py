@@ -210,3 +210,21 @@ def test_a_real_mariadb_lock_wait_timeout_is_retried(engine):
         holder.rollback()
     assert caught.value.orig.args[0] == 1205
     assert is_transient(caught.value)
+
+
+def test_each_replay_waits_a_random_while_that_doubles(
+    app, real_app, committed_editor_token, monkeypatch
+):
+    """The first attempt starts at once; replay k waits up to
+    retry.backoff_ms * 2^(k-1) (db.back_off_tween_factory)."""
+    waits, limits = [], []
+    monkeypatch.setattr("company_service.db.time.sleep", waits.append)
+    monkeypatch.setattr(
+        "company_service.db.random.uniform",
+        lambda low, high: limits.append(high) or high,
+    )
+    app.registry["probe.busy_attempts"] = []
+    real_app.post(f"{PROBE}/busy", headers=bearer(committed_editor_token), status=503)
+    base = float(app.registry.settings["retry.backoff_ms"]) / 1000
+    assert limits == [base, 2 * base]
+    assert waits == limits
