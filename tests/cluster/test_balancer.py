@@ -32,13 +32,6 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import Engine, select
 
-from company_service.clusters.balancer import (
-    Balancer,
-    ensure_haproxy,
-    example,
-    free_port,
-    haproxy,
-)
 from company_service.db import make_engine
 from company_service.models import Department, IdempotencyKey
 from company_service.testing import (
@@ -51,6 +44,13 @@ from company_service.testing import (
     live_server,
     rebuild_schema,
     store_token,
+)
+from dev.clusters.balancer import (
+    Balancer,
+    ensure_haproxy,
+    example,
+    free_port,
+    haproxy,
 )
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -3,7 +3,7 @@ that never send a write twice, and a drain that loses no request.
 
 :func:`haproxy` starts Debian's haproxy in front of given backends and stops
 it again; :func:`render` writes its configuration, the one docs/haproxy.cfg
-is made from (``python -m company_service.clusters.balancer example``), so
+is made from (``python -m dev.clusters.balancer example``), so
 operators and tests run the same one. Why each line is there:
 
 - ``option httpchk`` + ``http-check send ... uri /readyz``: a process is in
@@ -27,7 +27,7 @@ operators and tests run the same one. Why each line is there:
 - ``http-error``: haproxy's own 502, 503 (no process ready) and 504 are
   problem+json, as every error of the service is.
 
-Also a command: ``python -m company_service.clusters.balancer up --dir D``
+Also a command: ``python -m dev.clusters.balancer up --dir D``
 (D new or empty, marked as ours) serves N processes of an ini behind
 haproxy until ``down --dir D``, which stops them and removes D, and leaves
 alone a D that ``up`` did not mark.
@@ -49,13 +49,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from company_service.clusters import NotOurs, claim, claimed, identity, release
+from dev.clusters import NotOurs, claim, claimed, identity, release
 
 KIND = "balancer"
 HEADER = """\
 # haproxy in front of company_service processes. Made by
-#   python -m company_service.clusters.balancer example
-# from the template the tests run (company_service/clusters/balancer.py says
+#   python -m dev.clusters.balancer example
+# from the template the tests run (dev/clusters/balancer.py says
 # why each line is there; docs/scaling.md, "Load balancer and rolling
 # restarts", the drain it works with). Keep drain_seconds in production.ini
 # above fall x inter.
@@ -351,7 +351,7 @@ def down(directory: Path) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m company_service.clusters.balancer", description=__doc__
+        prog="python -m dev.clusters.balancer", description=__doc__
     )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="serve N processes behind haproxy")
