@@ -49,6 +49,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from company_service.testing import free_port, live_server
 from dev.clusters import NotOurs, claim, claimed, identity, release
 
 KIND = "balancer"
@@ -184,13 +185,6 @@ def ensure_haproxy() -> str:
     raise RuntimeError("haproxy is not installed: apt-get install haproxy (as root)")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Balancer:
     """A running haproxy: clients connect to ``host``:``port``."""
@@ -301,8 +295,6 @@ def accepts(port: int) -> bool:
 def up(directory: Path, ini: Path, processes: int) -> None:
     """Serve ``processes`` processes of ``ini`` on ``DATABASE_URL`` behind
     haproxy until SIGTERM (``down``) or Ctrl-C."""
-    from company_service.testing import live_server  # the pserve starter
-
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("set DATABASE_URL to the database the processes serve")
