@@ -33,11 +33,9 @@ from typing import Any
 
 from waitress.server import create_server
 
+from .views.health import DRAINING_KEY
 from .waitress_drain import busy, stop_accepting
 from .waitress_framing import use_http11_framing
-
-# The environ key under which the app finds the drain's Event (set: draining).
-DRAINING_KEY = "company_service.draining"
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
