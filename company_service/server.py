@@ -57,14 +57,15 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
     grace = float(settings.pop("shutdown_grace_seconds", 10))
     drain = float(settings.pop("drain_seconds", 0))
     draining = threading.Event()
-    server = create_server(announcing(app, draining), **settings)
+    sockets: dict[int, Any] = {}  # waitress's listeners and connections
+    server = create_server(announcing(app, draining), map=sockets, **settings)
     use_http11_framing(server)
 
     def drain_then_stop() -> None:
         time.sleep(drain)  # serving on; /readyz says 503 meanwhile
-        stop_accepting(server)
+        stop_accepting(sockets)
         deadline = time.monotonic() + grace
-        while busy(server) and time.monotonic() < deadline:
+        while busy(sockets, server.task_dispatcher) and time.monotonic() < deadline:
             time.sleep(0.05)
         # Back into on_sigterm, in the main thread. (interrupt_main() without
         # a signal fakes SIGINT, which does nothing where SIGINT is ignored,
