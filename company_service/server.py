@@ -59,7 +59,7 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
     draining = threading.Event()
     sockets: dict[int, Any] = {}  # waitress's listeners and connections
     server = create_server(announcing(app, draining), map=sockets, **settings)
-    use_http11_framing(server)
+    use_http11_framing(sockets)
 
     def drain_then_stop() -> None:
         time.sleep(drain)  # serving on; /readyz says 503 meanwhile
