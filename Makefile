@@ -57,8 +57,9 @@ endef
 test: $(STAMP) ## Run the tests under coverage (SQLite; set TEST_DATABASE_URL for another database)
 	$(call covered,-m pytest $(PYTEST_ARGS))
 
-# The clusters (company_service/clusters/) are started by the tests' fixtures
-# on ports and in directories of their own, and stopped afterwards.
+# The clusters (dev/clusters/, outside the package: coverage measures the
+# service only) are started by the tests' fixtures on ports and in
+# directories of their own, and stopped afterwards.
 test-cluster: $(STAMP) ## Run tests/cluster: Galera, a PostgreSQL hot standby, haproxy (started and stopped here)
 	$(call covered,-m pytest tests/cluster $(PYTEST_ARGS))
 

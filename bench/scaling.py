@@ -6,10 +6,10 @@ load (the order flips every round) and the median of ``--rounds`` is kept:
 - processes: one vs two service processes behind haproxy, on one PostgreSQL
   (a throw-away database on BENCH_POSTGRESQL_URL's server);
 - standby: reads from the primary only vs primary + hot standby
-  (``company_service.clusters.standby``), with the share of the reads that
+  (``dev.clusters.standby``), with the share of the reads that
   the standby served, counted on the standby (``pg_stat_database``);
 - galera: the same write load through one node vs two nodes of a three-node
-  Galera cluster (``company_service.clusters.galera``), with Galera's
+  Galera cluster (``dev.clusters.galera``), with Galera's
   certification conflicts (``wsrep_local_cert_failures`` and
   ``wsrep_local_bf_aborts``, all nodes) and the service's retries (its log).
 
@@ -42,13 +42,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for bench.*, run as a script
+sys.path.insert(0, str(ROOT))  # for bench.* and dev.*, run as a script
 
 from bench.load import run_wrk  # noqa: E402
 from bench.run import machine, revisions  # noqa: E402
 from bench.seed import drop_database, fresh_database, seed  # noqa: E402
-from company_service.clusters import galera, standby  # noqa: E402
-from company_service.clusters.balancer import Balancer, haproxy  # noqa: E402
 from company_service.models import Department  # noqa: E402
 from company_service.testing import (  # noqa: E402
     LiveServer,
@@ -57,6 +55,8 @@ from company_service.testing import (  # noqa: E402
     rebuild_schema,
     store_token,
 )
+from dev.clusters import galera, standby  # noqa: E402
+from dev.clusters.balancer import Balancer, haproxy  # noqa: E402
 
 PRODUCTION_INI = ROOT / "production.ini"
 SECRET = "bench-scaling-cursor-secret"  # noqa: S105 (throw-away servers)

@@ -33,11 +33,9 @@ from typing import Any
 
 from waitress.server import create_server
 
+from .views.health import DRAINING_KEY
 from .waitress_drain import busy, stop_accepting
 from .waitress_framing import use_http11_framing
-
-# The environ key under which the app finds the drain's Event (set: draining).
-DRAINING_KEY = "company_service.draining"
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -59,14 +57,15 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
     grace = float(settings.pop("shutdown_grace_seconds", 10))
     drain = float(settings.pop("drain_seconds", 0))
     draining = threading.Event()
-    server = create_server(announcing(app, draining), **settings)
-    use_http11_framing(server)
+    sockets: dict[int, Any] = {}  # waitress's listeners and connections
+    server = create_server(announcing(app, draining), map=sockets, **settings)
+    use_http11_framing(sockets)
 
     def drain_then_stop() -> None:
         time.sleep(drain)  # serving on; /readyz says 503 meanwhile
-        stop_accepting(server)
+        stop_accepting(sockets)
         deadline = time.monotonic() + grace
-        while busy(server) and time.monotonic() < deadline:
+        while busy(sockets, server.task_dispatcher) and time.monotonic() < deadline:
             time.sleep(0.05)
         # Back into on_sigterm, in the main thread. (interrupt_main() without
         # a signal fakes SIGINT, which does nothing where SIGINT is ignored,

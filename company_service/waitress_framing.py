@@ -32,9 +32,10 @@ task classes, ``set_close_on_finish``, ``chunked_response``), all in this
 one module; ``tests/transaction/test_keep_alive.py`` fails if a waitress
 upgrade changes them, or fixes waitress so that this can go, and the lock
 file pins the version that passed. Nothing is patched globally: only the
-listeners of the server given to :func:`use_http11_framing` use them.
+listeners in the socket map given to :func:`use_http11_framing` use them.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -101,13 +102,10 @@ class Http11Channel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
     error_task_class = Http11ErrorTask
 
 
-def use_http11_framing(server: Any) -> None:
-    """Have every listener of ``server`` (from ``create_server``) serve its
-    connections with :class:`Http11Channel`; call it before ``run()``.
-
-    One listener is the server itself; several (a MultiSocketServer) are in
-    its ``map`` (as in ``waitress_drain``)."""
-    listeners = [server] if isinstance(server, BaseWSGIServer) else server.map.values()
-    for listener in listeners:
+def use_http11_framing(sockets: Mapping[int, Any]) -> None:
+    """Have every listener in ``sockets`` (the map given to ``create_server``,
+    as in ``waitress_drain``) serve its connections with
+    :class:`Http11Channel`; call it before ``run()``."""
+    for listener in list(sockets.values()):
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = Http11Channel

@@ -10,10 +10,13 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..problems import problem_response, retry_after_seconds
 from ..replicas import replica_report
-from ..server import DRAINING_KEY
 from .config import api_view
 
 log = logging.getLogger(__name__)
+
+# Where the server runner puts its drain's Event (set: draining) in every
+# request's environ; under another server the key is absent.
+DRAINING_KEY = "company_service.draining"
 
 
 @api_view(route_name="healthz", request_method="GET", permission=NO_PERMISSION_REQUIRED)

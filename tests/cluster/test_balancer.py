@@ -32,13 +32,6 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import Engine, select
 
-from company_service.clusters.balancer import (
-    Balancer,
-    ensure_haproxy,
-    example,
-    free_port,
-    haproxy,
-)
 from company_service.db import make_engine
 from company_service.models import Department, IdempotencyKey
 from company_service.testing import (
@@ -48,10 +41,12 @@ from company_service.testing import (
     alembic_config,
     bearer,
     committed,
+    free_port,
     live_server,
     rebuild_schema,
     store_token,
 )
+from dev.clusters.balancer import Balancer, ensure_haproxy, example, haproxy
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECK_MS = 200  # haproxy's check interval; fall 2: out after 2 failed checks

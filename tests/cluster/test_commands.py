@@ -1,5 +1,5 @@
 """The cluster commands as the README and docs/scaling.md tell developers to
-type them: ``python -m company_service.clusters.<name> up|down --dir D``.
+type them: ``python -m dev.clusters.<name> up|down --dir D``.
 
 Each ``up`` must leave its topology running and say where; each ``down`` must
 stop it and remove D; neither may touch a directory ``up`` did not make. The
@@ -19,8 +19,8 @@ import pymysql
 import pytest
 from psycopg import sql
 
-from company_service.clusters import NotOurs, balancer, galera, standby
 from company_service.testing import ROOT, LiveServer
+from dev.clusters import NotOurs, balancer, galera, standby
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -103,11 +103,12 @@ def test_balancer_up_serves_until_down(workdir: Path, database_url: str) -> None
     directory = workdir / "lb"
     up = subprocess.Popen(
         [
-            sys.executable, "-m", "company_service.clusters.balancer", "up",
+            sys.executable, "-m", "dev.clusters.balancer", "up",
             "--dir", str(directory), "--ini", str(ROOT / "production.ini"),
             "--processes", "1",
         ],
         env={**os.environ, "DATABASE_URL": database_url, "CURSOR_SECRET": "commands"},
+        cwd=ROOT,  # where the docs run it: dev/ is importable from there only
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip

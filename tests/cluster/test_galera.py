@@ -1,6 +1,6 @@
 """The request transaction's guarantees on a three-node MariaDB Galera cluster.
 
-One cluster for the module (company_service/clusters/galera.py), one service
+One cluster for the module (dev/clusters/galera.py), one service
 process per node, each with ``DATABASE_URL`` at its node and
 ``db.wsrep_sync_wait = 1``. The races of tests/transaction/test_races.py,
 on the same harness (tests/support/races.py), run with their clients split
@@ -39,7 +39,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from company_service import db
-from company_service.clusters import galera
 from company_service.testing import (
     ROOT,
     Answer,
@@ -50,6 +49,7 @@ from company_service.testing import (
     rebuild_schema,
     store_token,
 )
+from dev.clusters import galera
 from tests.support.races import (
     PATCHED_CENTS,
     RAISED_CENTS,
@@ -786,7 +786,7 @@ def test_killing_a_node_under_load_loses_nothing(env: ClusterRacers) -> None:
     is stored, exactly those, on both survivors, and on node 3 once
     restarted (it rejoins by state transfer); of the requests begun 10-20 s
     after the kill at least 95 % succeed."""
-    from company_service.clusters.balancer import haproxy
+    from dev.clusters.balancer import haproxy
 
     backends = [(server.host, server.port) for server in env.servers]
     sent: list[Sent] = []

@@ -1,6 +1,6 @@
 """A PostgreSQL primary and a hot standby behind real service processes.
 
-One cluster for the module (company_service.clusters.standby: ports 5441 and
+One cluster for the module (dev.clusters.standby: ports 5441 and
 5442); each test points a ``pserve`` at it with ``db.replica_url``. Where a
 test must know which server answered, it asks the databases, not the
 service: the standby's own statistics count the scans its readers made, and
@@ -27,7 +27,6 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, func, text, update
 
-from company_service.clusters.standby import Cluster, cluster
 from company_service.db import make_engine
 from company_service.models import ApiToken
 from company_service.testing import (
@@ -41,6 +40,7 @@ from company_service.testing import (
     rebuild_schema,
     store_token,
 )
+from dev.clusters.standby import Cluster, cluster
 
 HEADER = "Consistency-Token"
 LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")

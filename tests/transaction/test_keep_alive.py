@@ -258,16 +258,17 @@ def failing_stream() -> Iterator[bytes]:
 
 @contextmanager
 def waitress(framing: bool = True) -> Iterator[Any]:
-    server = create_server(wsgi_app, listen="127.0.0.1:0", threads=1)
+    sockets: dict = {}
+    server = create_server(wsgi_app, map=sockets, listen="127.0.0.1:0", threads=1)
     if framing:
-        use_http11_framing(server)
+        use_http11_framing(sockets)
     stopping = threading.Event()
 
     def loop() -> None:
         """server.run() in short turns: it stops before the sockets close
         (closing them under a running select() fails in the loop's thread)."""
         while not stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+            wasyncore.loop(timeout=0.05, map=sockets, count=1)
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -277,7 +278,7 @@ def waitress(framing: bool = True) -> Iterator[Any]:
         stopping.set()
         thread.join(5)
         server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)
+        wasyncore.close_all(sockets)
 
 
 @contextmanager
@@ -358,10 +359,10 @@ def test_waitress_own_error_answer_to_a_head_has_no_body():
 
 @pytest.mark.parametrize("listen", ["127.0.0.1:0", "127.0.0.1:0 127.0.0.1:0"])
 def test_every_listener_gets_the_channel(listen):
-    server = create_server(wsgi_app, listen=listen, threads=1)
-    sockets = server.map if hasattr(server, "map") else server._map
+    sockets: dict = {}
+    server = create_server(wsgi_app, map=sockets, listen=listen, threads=1)
     try:
-        use_http11_framing(server)
+        use_http11_framing(sockets)
         listeners = [s for s in sockets.values() if isinstance(s, BaseWSGIServer)]
         assert len(listeners) == len(listen.split())
         assert all(s.channel_class is Http11Channel for s in listeners)

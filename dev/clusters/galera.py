@@ -17,7 +17,7 @@ survivors waits for it. See docs/scaling.md, section Galera.
         running.urls  # one SQLAlchemy URL per node
         running.kill(2)  # SIGKILL node 2 (0-based)
 
-``python -m company_service.clusters.galera up --dir D`` leaves one running
+``python -m dev.clusters.galera up --dir D`` leaves one running
 (D new or empty: it is marked as ours and handed to mysql); ``down --dir D``
 stops it and removes D, and refuses a D that ``up`` did not mark.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pymysql
 
-from company_service.clusters import (
+from dev.clusters import (
     NotOurs,
     claim,
     claimed,
@@ -338,7 +338,7 @@ def cluster(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m company_service.clusters.galera",
+        prog="python -m dev.clusters.galera",
         description="Start or stop a MariaDB Galera cluster on this host.",
     )
     parser.add_argument("action", choices=["up", "down"])

@@ -3,8 +3,8 @@
 Each module starts one topology on ports and in directories of its own and
 tears it down again: ``galera`` (three MariaDB Galera nodes), ``standby`` (a
 PostgreSQL primary and a hot standby), ``balancer`` (haproxy in front of
-service processes). Each is also a command: ``python -m
-company_service.clusters.<module> --help``. See docs/scaling.md.
+service processes). Each is also a command, run from the repository's root:
+``python -m dev.clusters.<module> --help``. See docs/scaling.md.
 
 Their directories and processes are handled with care, since a developer
 types ``--dir`` by hand: ``up`` takes only a new or empty directory and

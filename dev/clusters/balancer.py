@@ -3,7 +3,7 @@ that never send a write twice, and a drain that loses no request.
 
 :func:`haproxy` starts Debian's haproxy in front of given backends and stops
 it again; :func:`render` writes its configuration, the one docs/haproxy.cfg
-is made from (``python -m company_service.clusters.balancer example``), so
+is made from (``python -m dev.clusters.balancer example``), so
 operators and tests run the same one. Why each line is there:
 
 - ``option httpchk`` + ``http-check send ... uri /readyz``: a process is in
@@ -27,7 +27,7 @@ operators and tests run the same one. Why each line is there:
 - ``http-error``: haproxy's own 502, 503 (no process ready) and 504 are
   problem+json, as every error of the service is.
 
-Also a command: ``python -m company_service.clusters.balancer up --dir D``
+Also a command: ``python -m dev.clusters.balancer up --dir D``
 (D new or empty, marked as ours) serves N processes of an ini behind
 haproxy until ``down --dir D``, which stops them and removes D, and leaves
 alone a D that ``up`` did not mark.
@@ -49,13 +49,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from company_service.clusters import NotOurs, claim, claimed, identity, release
+from company_service.testing import free_port, live_server
+from dev.clusters import NotOurs, claim, claimed, identity, release
 
 KIND = "balancer"
 HEADER = """\
 # haproxy in front of company_service processes. Made by
-#   python -m company_service.clusters.balancer example
-# from the template the tests run (company_service/clusters/balancer.py says
+#   python -m dev.clusters.balancer example
+# from the template the tests run (dev/clusters/balancer.py says
 # why each line is there; docs/scaling.md, "Load balancer and rolling
 # restarts", the drain it works with). Keep drain_seconds in production.ini
 # above fall x inter.
@@ -184,13 +185,6 @@ def ensure_haproxy() -> str:
     raise RuntimeError("haproxy is not installed: apt-get install haproxy (as root)")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Balancer:
     """A running haproxy: clients connect to ``host``:``port``."""
@@ -301,8 +295,6 @@ def accepts(port: int) -> bool:
 def up(directory: Path, ini: Path, processes: int) -> None:
     """Serve ``processes`` processes of ``ini`` on ``DATABASE_URL`` behind
     haproxy until SIGTERM (``down``) or Ctrl-C."""
-    from company_service.testing import live_server  # the pserve starter
-
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("set DATABASE_URL to the database the processes serve")
@@ -351,7 +343,7 @@ def down(directory: Path) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m company_service.clusters.balancer", description=__doc__
+        prog="python -m dev.clusters.balancer", description=__doc__
     )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="serve N processes behind haproxy")

@@ -13,7 +13,7 @@ so every command runs as that user (``runuser``) when we are root.
         running.stop_standby()  # a drill: the standby goes away...
         running.start_standby()  # ...and comes back, streaming again
 
-``python -m company_service.clusters.standby up --dir D`` leaves one running
+``python -m dev.clusters.standby up --dir D`` leaves one running
 (D new or empty: it is marked as ours and handed to postgres); ``down --dir
 D`` stops it and removes D, and refuses a D that ``up`` did not mark.
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psycopg
 
-from company_service.clusters import (
+from dev.clusters import (
     NotOurs,
     claim,
     claimed,
@@ -249,7 +249,7 @@ def cluster(base: Path) -> Iterator[Cluster]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m company_service.clusters.standby",
+        prog="python -m dev.clusters.standby",
         description="A PostgreSQL primary (5441) and hot standby (5442) on this host.",
     )
     parser.add_argument("action", choices=["up", "down"])

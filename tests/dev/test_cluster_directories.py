@@ -1,5 +1,5 @@
 """How the cluster commands treat a directory and a pid they are handed
-(company_service/clusters/__init__.py): only what they made, only what
+(dev/clusters/__init__.py): only what they made, only what
 still runs as theirs."""
 
 import os
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from company_service.clusters import (
+from dev.clusters import (
     MARKER,
     NotOurs,
     arguments,
