@@ -1,38 +1,44 @@
 """The race harness: clients released at once, then the stored state checked.
 
-Shared by tests/transaction/test_races.py (one server on one database) and
-tests/cluster/test_galera.py (one server per Galera node). A race sends each
-``Call`` from a thread of its own, all released by one barrier, to the server
-its ``node`` names; a ``Tally`` collects what every run was told and every
-violation found in what the database stored, read through a connection of
-the test's own, and fails the test with all of them at the end, so a failing
-race says how often, and in which ways, it went wrong.
+A race sends each ``Call`` from a thread of its own, all released by one
+barrier, to the server its ``node`` names (by default the call's position,
+so the clients are spread over the nodes); a ``Tally`` collects what every
+run was told and every violation found in what the database stored, read
+through a connection of the test's own, and fails the test with all of them
+at the end, so a failing race says how often, and in which ways, it went
+wrong. The scenarios themselves are in :mod:`tests.support.race_scenarios`.
 """
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, select
+from sqlalchemy import Engine, Row, Table, func, insert, select
 
 from company_service.models import Department, Employee, name_key, search_key
 from company_service.testing import Answer, LiveServer, committed
 
-BARRIER_SECONDS = 10
+BARRIER_SECONDS = 30
 
 employees = Employee.__table__
 departments = Department.__table__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Racers:
-    """Where a race runs: the servers (one per node) and their logs, an
-    engine per node to read the stored state back, and an editor's token."""
+    """Where a race runs (a topology): the servers, one per node, and their
+    logs; an engine per node to read the stored state back; an editor's
+    token; and what the topology may legitimately do differently.
+
+    A node number wraps around the servers and engines, so a scenario that
+    spreads its clients over three nodes sends them all to the one server
+    of a single-server topology.
+    """
 
     name: str  # in the printed lines: the database, or "galera"
     servers: Sequence[LiveServer]
@@ -40,10 +46,19 @@ class Racers:
     engines: Sequence[Engine]
     headers: dict[str, str]
     repetitions: int
+    # The clients of the races that crowd one row or department.
+    crowd: int
+    # Statuses a request may end in once its retries ran out (503 on Galera,
+    # where certification failures are the normal way to lose); on one
+    # server there are none: the service must absorb its own contention.
+    gives_up: frozenset[int] = frozenset()
 
     @property
     def engine(self) -> Engine:
         return self.engines[0]
+
+    def reader(self, node: int) -> Engine:
+        return self.engines[node % len(self.engines)]
 
     def retries(self) -> int:
         """Replays the servers logged so far (views/errors.py warns first)."""
@@ -54,13 +69,14 @@ class Racers:
 
 @dataclass(frozen=True)
 class Call:
-    """One client's request in a race, sent to the server on ``node``."""
+    """One client's request in a race, sent to the server on ``node`` (by
+    default the call's position in the race)."""
 
     method: str
     path: str
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    node: int = 0
+    node: int | None = None
 
 
 def race(env: Racers, calls: Sequence[Call]) -> list[Answer]:
@@ -68,35 +84,41 @@ def race(env: Racers, calls: Sequence[Call]) -> list[Answer]:
     the answers in the calls' order."""
     start = threading.Barrier(len(calls))
 
-    def send(call: Call) -> Answer:
+    def send(position: int, call: Call) -> Answer:
+        node = position if call.node is None else call.node
         start.wait(timeout=BARRIER_SECONDS)
-        return env.servers[call.node].request(
+        return env.servers[node % len(env.servers)].request(
             call.method, call.path, call.body, {**env.headers, **call.headers}
         )
 
     with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(send, calls))
+        return list(pool.map(send, range(len(calls)), calls))
+
+
+def server_error(answer: Answer, gives_up: Collection[int]) -> bool:
+    """Whether an answer is a failure no client may be given: any 5xx but a
+    status in ``gives_up`` that says when to come back (Retry-After)."""
+    if answer.status < 500:
+        return False
+    return answer.status not in gives_up or not answer.headers.get("Retry-After")
 
 
 @dataclass
 class Tally:
     """What one race saw over its runs; ``verdict`` prints and asserts.
 
-    A 5xx other than 503 is a violation wherever it appears: no race may
-    end in a server error, only in success, a 4xx, or (where the test
-    allows it) a 503 once the retries ran out.
+    Any 5xx is a violation wherever it appears, except a 503 with
+    Retry-After on a topology that may give up (``Racers.gives_up``).
     """
 
     race: str
     env: Racers
-    repetitions: int = 0  # 0: the env's
     runs: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
     retries_before: int = 0
 
     def __post_init__(self) -> None:
-        self.repetitions = self.repetitions or self.env.repetitions
         self.retries_before = self.env.retries()
 
     def record(self, answers: Sequence[Answer]) -> list[int]:
@@ -104,9 +126,29 @@ class Tally:
         statuses = [answer.status for answer in answers]
         self.statuses.update(statuses)
         for answer in answers:
-            if answer.status >= 500 and answer.status != 503:
+            if server_error(answer, self.env.gives_up):
                 self.violation(self.runs - 1, f"{answer.status}: {answer.body[:300]!r}")
         return statuses
+
+    def expect(
+        self,
+        run: int,
+        statuses: Sequence[int],
+        win: int,
+        wins: int,
+        lose: Collection[int] = (),
+    ) -> None:
+        """``wins`` answers are ``win`` and the rest ``lose``; where a
+        request gave up (``Racers.gives_up``), at most ``wins`` won."""
+        allowed = {win, *lose, *self.env.gives_up}
+        gave_up = any(s in self.env.gives_up for s in statuses)
+        won = statuses.count(win)
+        if any(s not in allowed for s in statuses) or not (
+            won <= wins if gave_up else won == wins
+        ):
+            self.violation(
+                run, f"statuses {statuses}, want {wins} x {win}, the rest {lose}"
+            )
 
     def violation(self, run: int, message: str) -> None:
         self.violations.append(f"run {run}: {message}")
@@ -118,19 +160,31 @@ class Tally:
             f"statuses {dict(sorted(self.statuses.items()))}, "
             f"retries {retries}, violations {len(self.violations)}"
         )
-        assert self.runs == self.repetitions
+        assert self.runs == self.env.repetitions
         assert self.violations == [], (
             f"{len(self.violations)} violations in {self.runs} runs of "
             f"{self.race}:\n" + "\n".join(self.violations[:20])
         )
 
 
+Scenario = Callable[[Tally, int], None]
+
+
+def play(env: Racers, scenario: Scenario) -> None:
+    """Run one scenario (one run: rows set up, the race, the checks) the
+    topology's number of times, and fail with every violation found."""
+    tally = Tally(scenario.__name__, env)
+    for run in range(env.repetitions):
+        scenario(tally, run)
+    tally.verdict()
+
+
 # --- rows, written and read behind the servers' backs -------------------------
 
 
-def add_department(env: Racers, name: str) -> int:
+def add_department(engine: Engine, name: str) -> int:
     now = datetime.now(UTC)
-    with committed(env.engine) as connection:
+    with committed(engine) as connection:
         return connection.execute(
             insert(departments).values(
                 name=name,
@@ -143,7 +197,7 @@ def add_department(env: Racers, name: str) -> int:
 
 
 def add_employee(
-    env: Racers,
+    engine: Engine,
     email: str,
     *,
     manager_id: int | None = None,
@@ -152,7 +206,7 @@ def add_employee(
     active: bool = True,
 ) -> int:
     now = datetime.now(UTC)
-    with committed(env.engine) as connection:
+    with committed(engine) as connection:
         return connection.execute(
             insert(employees).values(
                 first_name="Race",
@@ -171,25 +225,18 @@ def add_employee(
         ).inserted_primary_key[0]
 
 
-# 9, 14 and 24 cents round differently in the two orders of +10% and +5%,
-# so the stored salaries tell which raise came first.
-RAISED_CENTS = [9, 14, 24, 12_345_67, 99_999_99]
-# The first member's salary is the one the raise-vs-PATCH races set.
-PATCHED_CENTS = [50_000_00, 12_345_67, 9, 14, 24]
-
-
 def add_staffed_department(
-    env: Racers, name: str, salaries: Sequence[int], email: str
+    engine: Engine, name: str, salaries: Sequence[int], email: str
 ) -> tuple[int, dict[int, int]]:
     """A department with one active member per salary (in cents), whose
     emails are ``email`` formatted with 0, 1, ...: its id, and each member's
     id with its salary, in the order given."""
-    department = add_department(env, name)
-    members = {
-        add_employee(env, email.format(i), department_id=department, cents=cents): cents
+    department = add_department(engine, name)
+    ids = [
+        add_employee(engine, email.format(i), department_id=department, cents=cents)
         for i, cents in enumerate(salaries)
-    }
-    return department, members
+    ]
+    return department, dict(zip(ids, salaries, strict=True))
 
 
 def new_employee(email: str, **references: int) -> dict[str, Any]:
@@ -205,7 +252,7 @@ def new_employee(email: str, **references: int) -> dict[str, Any]:
 
 def stored(env: Racers, *where: Any, node: int = 0) -> dict[int, Row[Any]]:
     """Employees as the database holds them now, read through ``node``, by id."""
-    with env.engines[node].connect() as connection:
+    with env.reader(node).connect() as connection:
         rows = connection.execute(select(employees).where(*where)).all()
     return {row.id: row for row in rows}
 
@@ -214,12 +261,12 @@ def stored_by_email(env: Racers, email: str, node: int = 0) -> list[Row[Any]]:
     return list(stored(env, employees.c.email == email.lower(), node=node).values())
 
 
-def department_exists(env: Racers, department_id: int, node: int = 0) -> bool:
-    with env.engines[node].connect() as connection:
-        found = connection.scalar(
-            select(func.count()).where(departments.c.id == department_id)
+def count_stored(env: Racers, table: Table, *where: Any, node: int = 0) -> int:
+    with env.reader(node).connect() as connection:
+        found: int = connection.scalar(
+            select(func.count()).select_from(table).where(*where)
         )
-    return found == 1
+    return found
 
 
 def cycles(managers: dict[int, int | None], starts: Sequence[int]) -> list[int]:
@@ -251,10 +298,11 @@ def raised(cents: int, percent: int) -> int:
     return (cents * (10**6 + percent * 10**4) + 5 * 10**5) // 10**6
 
 
-def patch_manager(employee_id: int, manager_id: int, node: int = 0) -> Call:
-    return Call(
-        "PATCH",
-        f"/api/v1/employees/{employee_id}",
-        {"manager_id": manager_id},
-        node=node,
-    )
+def after_raises(cents: int, order: Sequence[int]) -> tuple[int, int]:
+    """The salary after the raises in ``order``, and how many changed it (a
+    raise that leaves a salary as it is, 9 cents + 5 %, bumps no version)."""
+    changes = 0
+    for percent in order:
+        changes += raised(cents, percent) != cents
+        cents = raised(cents, percent)
+    return cents, changes

@@ -14,14 +14,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from company_service.models import Department, Employee, search_key
+from company_service.models import Employee
 from company_service.testing import ROOT, bearer, committed, live_server, store_token
+from tests.support.races import add_employee, add_staffed_department, server_error
 
 CLIENTS = 16
 SECONDS = 8
@@ -46,47 +46,20 @@ class Ledger:
     def answered(self, answer) -> None:
         with self.lock:
             self.statuses[answer.status] += 1
-            if answer.status >= 500 and not (
-                answer.status == 503 and answer.headers.get("Retry-After")
-            ):
+            if server_error(answer, gives_up={503}):
                 self.bad.append(f"{answer.status}: {answer.body[:200]!r}")
 
 
 def seed(engine) -> dict:
-    now = datetime.now(UTC)
-
-    def person(email: str, cents: int, department_id: int | None) -> dict:
-        return {
-            "first_name": "Load", "last_name": "Test", "email": email,
-            "search_key": search_key("Load", "Test", email),
-            "hire_date": date(2020, 1, 1), "salary_cents": cents,
-            "department_id": department_id, "active": True,
-            "created_at": now, "updated_at": now, "version": 1,
-        }  # fmt: skip
-
     with committed(engine) as connection:
         token = store_token(connection, "editor")
-        raised = connection.execute(
-            insert(Department).values(
-                name="Raised",
-                name_key="raised",
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-        counters = [
-            connection.execute(
-                insert(Employee).values(person(f"counter{i}@load.example", 0, None))
-            ).inserted_primary_key[0]
-            for i in range(COUNTERS)
-        ]
-        for i, cents in enumerate(RAISED_START_CENTS):
-            connection.execute(
-                insert(Employee).values(
-                    person(f"raised{i}@load.example", cents, raised)
-                )
-            )
+    raised, _ = add_staffed_department(
+        engine, "Raised", RAISED_START_CENTS, "raised{}@load.example"
+    )
+    counters = [
+        add_employee(engine, f"counter{i}@load.example", cents=0)
+        for i in range(COUNTERS)
+    ]
     return {"token": token, "raised": raised, "counters": counters}
 
 
