@@ -81,7 +81,7 @@ def returned_model(view: Any) -> type[BaseModel] | None:
     return None
 
 
-def described(view: Any, info: Any) -> Any:
+def checked_operation(view: Any, info: Any) -> Any:
     """View deriver: at start-up, a view that answers JSON must be annotated
     with the model it returns, the one its document names. Adds no work to a
     request."""
@@ -99,8 +99,8 @@ def described(view: Any, info: Any) -> Any:
     return view
 
 
-described.options = ("operation",)  # type: ignore[attr-defined]
+checked_operation.options = ("operation",)  # type: ignore[attr-defined]
 
 
 def includeme(config: Configurator) -> None:
-    config.add_view_deriver(described, name="operation")
+    config.add_view_deriver(checked_operation, name="operation")

@@ -17,7 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from company_service.db import dispose_engines
 from company_service.introspection import route_views, view_methods
 from company_service.testing import make_app
-from company_service.views.config import Operation, described
+from company_service.views.config import Operation, checked_operation
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_a_json_view_that_returns_no_model_refuses_to_start():
 
     for view in (untyped, typed):
         config = Configurator(settings={})
-        config.add_view_deriver(described, name="operation")
+        config.add_view_deriver(checked_operation, name="operation")
         config.add_route("somewhere", "/somewhere")
         config.add_view(
             view,
