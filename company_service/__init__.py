@@ -21,6 +21,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".cursors")
     config.include(".views.idempotency")
     config.include(".views.query")
+    config.include(".views.config")
     config.include(".routes")
     config.scan(".views")
     require_permissions(config)

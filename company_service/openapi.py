@@ -1,13 +1,10 @@
-"""The OpenAPI 3.1 document, built from what the service runs on.
+"""The OpenAPI 3.1 document, generated from the views that serve the API.
 
-Body schemas come from the pydantic models that validate and shape the
-bodies; each operation's query parameters from the query model its view is
-registered with (``api_view(query=...)``, checked by views/query.py); paths
-and methods from the route table and the views registered with ``api_view``
-(not, say, views a test suite adds). ``OPERATIONS`` adds what code cannot
-say (summaries, statuses), keyed by (route name, method): an api view
-without an entry, or an entry without a view, makes building the document
-fail, so it cannot drift from the routes.
+Paths come from the route table. Operations come from the views registered
+with ``api_view``, read from Pyramid's introspector: the operation each
+declares (views/config.py), its permission, its query model and the model
+it returns. What follows from those (``problems``) is derived, not listed.
+Schemas come from the pydantic models that validate and render the bodies.
 """
 
 import re
@@ -18,17 +15,22 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from pyramid.interfaces import IRoutesMapper
 from pyramid.registry import Registry
+from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .introspection import route_views, view_methods
+from .problems import PROBLEM_JSON, TITLES
 from .replicas import HEADER as CONSISTENCY_HEADER
-from .schemas import department, employee, operations, responses
 from .schemas.query import QueryModel
+from .schemas.responses import OpenApiDocument, Problem
 from .schemas.types import MAX_ID
+from .security import ROLE_PERMISSIONS
+from .views.body import JSON, MERGE_PATCH
+from .views.config import ETAG, LINK, LOCATION, Operation, returned_model
 from .views.idempotency import HEADER as IDEMPOTENCY_HEADER
 from .views.idempotency import MAX_KEY_LENGTH
 
-PROBLEM = "application/problem+json"
-ETAG = '^"[0-9]+(-[0-9]+)+"$'  # services/versions.py: "<id>-<version>[-<count>]"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the document's order
+OPEN: str = NO_PERMISSION_REQUIRED
 
 
 def header(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -53,7 +55,6 @@ IF_NONE_MATCH = header(
     "ETags (weak comparison), or *: when one is current, 304 on GET and HEAD, "
     "412 on a change",
 )
-PRECONDITIONS = (IF_MATCH, IF_NONE_MATCH)
 IDEMPOTENCY_KEY = header(
     IDEMPOTENCY_HEADER,
     {
@@ -77,185 +78,97 @@ CONSISTENCY_ANSWER = {
     "schema": {"type": "string"},
     "description": "with standbys only: send it back on a read to see this write",
 }
-# What GET /api/v1/openapi.json answers: a JSON object, an OpenAPI 3.1
-# document. Its full schema is the specification's (externalDocs), which would
-# have to be fetched from another host; this one holds what clients read
-# first, and openapi-spec-validator checks the rest in the tests.
-OPENAPI_DOCUMENT = {
-    "title": "OpenAPI document",
-    "description": "This API, as an OpenAPI 3.1 document",
-    "type": "object",
-    "required": ["openapi", "info", "paths"],
-    "properties": {
-        "openapi": {"type": "string", "pattern": "^3\\.1\\.[0-9]+$"},
-        "info": {
-            "type": "object",
-            "required": ["title", "version"],
-            "properties": {"title": {"type": "string"}, "version": {"type": "string"}},
-        },
-        "paths": {"type": "object"},
-        "components": {"type": "object"},
-    },
-    "externalDocs": {
-        "description": "OpenAPI Specification 3.1",
-        "url": "https://spec.openapis.org/oas/v3.1.0",
-    },
+RESPONSE_HEADERS = {
+    # services/versions.py: "<id>-<version>[-<count>]"
+    ETAG: {"schema": {"type": "string", "pattern": '^"[0-9]+(-[0-9]+)+"$'}},
+    LOCATION: {"schema": {"type": "string", "format": "uri"}},
+    LINK: {"schema": {"type": "string"}, "description": 'rel="next"'},
 }
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    status: int = 200
-    response: type[BaseModel] | None = None
-    schema: dict[str, Any] | None = None  # the body's, where no model gives one
-    body: type[BaseModel] | None = None
-    patch: bool = False  # the body is a JSON merge patch of ``body``
-    headers: tuple[dict[str, Any], ...] = ()  # query parameters: see the views
-    problems: tuple[int, ...] = ()
-    media_type: str = "application/json"
-    etag: bool = False
-    location: bool = False
-    link: bool = False
-    open: bool = False  # no token needed
-
-
-# Every operation may also answer 400 and 422 for its query string (the
-# builder adds them): see views/query.py.
-QUERY_PROBLEMS = (400, 422)
-READ = (401, 500, 503)
-WRITE = (400, 401, 403, 413, 415, 422, 500, 503)
-ITEM = (*WRITE, 404, 409, 412)
-
-OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("healthz", "GET"): Operation("Liveness", response=responses.Health, open=True),
-    ("readyz", "GET"): Operation(
-        "Readiness: the database answers", response=responses.Ready,
-        problems=(503,), open=True,
-    ),
-    ("departments", "GET"): Operation(
-        "List departments", response=responses.DepartmentPage,
-        problems=READ, link=True,
-    ),
-    ("departments", "POST"): Operation(
-        "Create a department", status=201, response=department.DepartmentOut,
-        body=department.DepartmentIn, problems=(*WRITE, 409), etag=True, location=True,
-    ),
-    ("department", "GET"): Operation(
-        "Read a department", response=department.DepartmentOut,
-        headers=PRECONDITIONS, problems=(*READ, 404, 412), etag=True,
-    ),
-    ("department", "PUT"): Operation(
-        "Replace a department", response=department.DepartmentOut,
-        body=department.DepartmentIn, headers=PRECONDITIONS, problems=ITEM, etag=True,
-    ),
-    ("department", "PATCH"): Operation(
-        "Change a department (JSON merge patch)", response=department.DepartmentOut,
-        body=department.DepartmentIn, patch=True, headers=PRECONDITIONS,
-        problems=ITEM, etag=True,
-    ),
-    ("department", "DELETE"): Operation(
-        "Delete a department without employees", status=204,
-        headers=PRECONDITIONS, problems=(401, 403, 404, 409, 412, 500, 503),
-    ),
-    ("department_employees", "GET"): Operation(
-        "List a department's employees", response=responses.EmployeePage,
-        problems=(*READ, 404), link=True,
-    ),
-    ("department_raise", "POST"): Operation(
-        "Raise every active employee's salary, all or none",
-        response=operations.RaiseOut, body=operations.RaiseIn,
-        problems=(*WRITE, 404, 409),
-    ),
-    ("employees", "GET"): Operation(
-        "List employees", response=responses.EmployeePage,
-        problems=READ, link=True,
-    ),
-    ("employees", "POST"): Operation(
-        "Create an employee", status=201, response=employee.EmployeeOut,
-        body=employee.EmployeeIn, problems=(*WRITE, 409), etag=True, location=True,
-    ),
-    ("employees_bulk", "POST"): Operation(
-        "Create 1-1000 employees, all or none",
-        response=responses.EmployeeList, body=operations.BulkIn, problems=(*WRITE, 409),
-    ),
-    ("employees_csv", "GET"): Operation(
-        "Every matching employee as CSV, streamed",
-        problems=READ, media_type="text/csv",
-    ),
-    ("employee", "GET"): Operation(
-        "Read an employee", response=employee.EmployeeOut,
-        headers=PRECONDITIONS, problems=(*READ, 404, 412), etag=True,
-    ),
-    ("employee", "PUT"): Operation(
-        "Replace an employee", response=employee.EmployeeOut, body=employee.EmployeeIn,
-        headers=PRECONDITIONS, problems=ITEM, etag=True,
-    ),
-    ("employee", "PATCH"): Operation(
-        "Change an employee (JSON merge patch)", response=employee.EmployeeOut,
-        body=employee.EmployeeIn, patch=True, headers=PRECONDITIONS,
-        problems=ITEM, etag=True,
-    ),
-    ("employee", "DELETE"): Operation(
-        "Delete an employee who manages nobody", status=204,
-        headers=PRECONDITIONS, problems=(401, 403, 404, 409, 412, 500, 503),
-    ),
-    ("employee_reports", "GET"): Operation(
-        "Direct reports; with recursive=true every report and its depth",
-        response=responses.ReportList,
-        problems=(*READ, 404),
-    ),
-    ("employee_chain", "GET"): Operation(
-        "The managers above, direct manager first", response=responses.EmployeeList,
-        problems=(*READ, 404),
-    ),
-    ("department_stats", "GET"): Operation(
-        "Headcount and salaries per department", response=responses.StatsList,
-        problems=READ,
-    ),
-    ("openapi", "GET"): Operation(
-        "This document", schema=OPENAPI_DOCUMENT, open=True
-    ),
-    ("docs", "GET"): Operation(
-        "This document, rendered", media_type="text/html", open=True
-    ),
-}  # fmt: skip
 
 
 def openapi_path(pattern: str) -> str:
     return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", pattern)
 
 
-def api_views(registry: Registry) -> dict[tuple[str, str], type[QueryModel]]:
-    """(route name, method) -> query model of every view registered with
-    ``api_view``, which gives each one; other views (Pyramid's static files,
-    anything a test suite adds) are not this API's operations."""
-    return {
-        (view["route_name"], method): view["query"]
+def ref(model: type[BaseModel] | str) -> dict[str, str]:
+    name = model if isinstance(model, str) else model.__name__
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@dataclass(frozen=True)
+class Served:
+    """One method of one route, answered by a view registered with ``api_view``."""
+
+    route_name: str
+    method: str
+    path: str
+    permission: str
+    query: type[QueryModel]
+    operation: Operation
+    response: type[BaseModel] | None  # what the view returns, if JSON
+
+    @property
+    def open(self) -> bool:
+        return self.permission == OPEN
+
+
+def served_operations(registry: Registry) -> list[Served]:
+    """Every operation of the API; other views (Pyramid's static files,
+    anything a test suite adds) are not registered with ``api_view``."""
+    routes = registry.getUtility(IRoutesMapper).get_routes()
+    paths = {route.name: openapi_path(route.pattern) for route in routes}
+    order = list(paths)
+    served = [
+        Served(
+            route_name=view["route_name"],
+            method=method,
+            path=paths[view["route_name"]],
+            permission=view["permission"],
+            query=view["query"],
+            operation=view["operation"],
+            response=returned_model(view["callable"]),
+        )
         for view in route_views(registry)
-        if view.get("query") is not None
+        if view.get("operation") is not None
         for method in view_methods(view)
-    }
+    ]
+    return sorted(
+        served, key=lambda s: (order.index(s.route_name), METHODS.index(s.method))
+    )
+
+
+def problems(served: Served) -> list[int]:
+    """The problems an operation may answer: those its declaration implies,
+    and those it names."""
+    statuses = {400, 422, *served.operation.problems}  # views/query.py: any query
+    if not served.open:
+        statuses |= {401, 500, 503}  # the token is looked up in the database
+        if any(served.permission not in held for held in ROLE_PERMISSIONS.values()):
+            statuses.add(403)
+    if served.operation.body is not None:
+        statuses |= {400, 413, 415, 422}  # views/body.py
+    if "{id}" in served.path:
+        statuses.add(404)  # views/items.py
+    if served.operation.preconditions:
+        statuses.add(412)  # views/conditional.py
+    return sorted(statuses)
 
 
 class DocumentBuilder:
-    """Builds the document once; see ``build`` for the drift check."""
-
     def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        inputs = {op.body for op in OPERATIONS.values() if op.body}
-        models = {op.response for op in OPERATIONS.values() if op.response}
-        models |= inputs
-        models.add(responses.Problem)
-        self.refs, definitions = models_json_schema(
+        self.operations = served_operations(registry)
+        inputs = {s.operation.body for s in self.operations if s.operation.body}
+        outputs = {s.response for s in self.operations if s.response}
+        _, definitions = models_json_schema(
             [(m, "validation" if m in inputs else "serialization")
-             for m in sorted(models, key=lambda m: m.__name__)],
-            ref_template="#/components/schemas/{model}",
+             for m in sorted(inputs | outputs | {Problem}, key=lambda m: m.__name__)],
+            ref_template=ref("{model}")["$ref"],
         )  # fmt: skip
         self.schemas = definitions["$defs"]
-        for op in OPERATIONS.values():
-            if op.patch and op.body is not None:
-                self.schemas[f"{op.body.__name__}Patch"] = self._patch(op.body)
+        for served in self.operations:
+            body = served.operation.body
+            if served.operation.patch and body is not None:
+                self.schemas[f"{body.__name__}Patch"] = self._patch(body)
 
     def _patch(self, model: type[BaseModel]) -> dict[str, Any]:
         schema = {
@@ -265,116 +178,87 @@ class DocumentBuilder:
         schema["description"] = "JSON merge patch: fields present are set, null clears"
         return schema
 
-    def build(self) -> dict[str, Any]:
-        mapper = self.registry.getUtility(IRoutesMapper)
-        patterns = {route.name: route.pattern for route in mapper.get_routes()}
-        served = api_views(self.registry)
-        missing = set(served) - set(OPERATIONS)
-        if missing:
-            raise LookupError(f"views without an OpenAPI operation: {sorted(missing)}")
+    def build(self) -> OpenApiDocument:
         paths: dict[str, dict[str, Any]] = {}
-        for (route_name, method), operation in OPERATIONS.items():
-            query = served.get((route_name, method))
-            if query is None:
-                raise LookupError(f"an OpenAPI operation without a view: {route_name}")
-            path = openapi_path(patterns[route_name])
-            paths.setdefault(path, {})[method.lower()] = self._operation(
-                route_name, method, operation, query, "{id}" in path
-            )
-        return {
-            "openapi": "3.1.0",
-            "info": {
-                "title": "company_service",
-                "version": "1",
-                "description": "Departments and employees. Every request runs in "
-                "one transaction: it commits when the answer is below 400, "
-                "and nothing it wrote survives otherwise.",
-            },
-            "paths": paths,
-            "components": {
-                "schemas": self.schemas,
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            },
-            "security": [{"bearer": []}],
-        }
+        for served in self.operations:
+            operations = paths.setdefault(served.path, {})
+            operations[served.method.lower()] = self._operation(served)
+        return OpenApiDocument.model_validate(
+            {
+                "openapi": "3.1.0",
+                "info": {
+                    "title": "company_service",
+                    "version": "1",
+                    "description": "Departments and employees. Every request runs "
+                    "in one transaction: it commits when the answer is below 400, "
+                    "and nothing it wrote survives otherwise.",
+                },
+                "paths": paths,
+                "components": {
+                    "schemas": self.schemas,
+                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                },
+                "security": [{"bearer": []}],
+            }
+        )
 
-    def _operation(
-        self,
-        route_name: str,
-        method: str,
-        op: Operation,
-        query: type[QueryModel],
-        has_id: bool,
-    ) -> dict[str, Any]:
+    def _operation(self, served: Served) -> dict[str, Any]:
+        op, method = served.operation, served.method
         result: dict[str, Any] = {
-            "operationId": f"{method.lower()}_{route_name}",
+            "operationId": f"{method.lower()}_{served.route_name}",
             "summary": op.summary,
             "parameters": [
-                *([ID] if has_id else []),
-                *query.openapi_parameters(),
-                *op.headers,
+                *([ID] if "{id}" in served.path else []),
+                *served.query.openapi_parameters(),
+                *([IF_MATCH, IF_NONE_MATCH] if op.preconditions else []),
             ],
-            "responses": self._responses(op),
+            "responses": self._responses(served),
         }
-        if method == "POST" and not op.open:
+        if method == "POST" and not served.open:
             result["parameters"].append(IDEMPOTENCY_KEY)
-        if method == "GET" and not op.open:
+        if method == "GET" and not served.open:
             result["parameters"].append(CONSISTENCY_TOKEN)
         elif method != "GET":
             success = result["responses"][str(op.status)]
             success.setdefault("headers", {})[CONSISTENCY_HEADER] = CONSISTENCY_ANSWER
-        if op.open:
+        if served.open:
             result["security"] = []
         if op.body is not None:
             name = f"{op.body.__name__}Patch" if op.patch else op.body.__name__
-            media = ["application/json"]
-            if op.patch:
-                media.append("application/merge-patch+json")
             result["requestBody"] = {
                 "required": True,
                 "content": {
-                    m: {"schema": {"$ref": f"#/components/schemas/{name}"}}
-                    for m in media
+                    media_type: {"schema": ref(name)}
+                    for media_type in sorted(MERGE_PATCH if op.patch else JSON)
                 },
             }
         return result
 
-    def _responses(self, op: Operation) -> dict[str, Any]:
+    def _responses(self, served: Served) -> dict[str, Any]:
+        op = served.operation
         success: dict[str, Any] = {"description": "success"}
-        if op.response is not None:
-            ref = {"$ref": f"#/components/schemas/{op.response.__name__}"}
-            success["content"] = {op.media_type: {"schema": ref}}
-        elif op.schema is not None:
-            success["content"] = {op.media_type: {"schema": op.schema}}
+        if served.response is not None:
+            success["content"] = {op.media_type: {"schema": ref(served.response)}}
         elif op.status != 204:  # text: the CSV export, the docs page
             success["content"] = {op.media_type: {"schema": {"type": "string"}}}
-        headers: dict[str, Any] = {}
-        if op.etag:
-            headers["ETag"] = {"schema": {"type": "string", "pattern": ETAG}}
-        if op.location:
-            headers["Location"] = {"schema": {"type": "string", "format": "uri"}}
-        if op.link:
-            headers["Link"] = {
-                "schema": {"type": "string"},
-                "description": 'rel="next"',
+        if op.response_headers:
+            success["headers"] = {
+                name: RESPONSE_HEADERS[name] for name in op.response_headers
             }
-        if headers:
-            success["headers"] = headers
         answers: dict[str, Any] = {str(op.status): success}
-        if op.etag and op.body is None:  # a GET answering If-None-Match
+        if op.preconditions and served.method == "GET":
             answers["304"] = {"description": "the client's ETag is current"}
-        problem = {"$ref": "#/components/schemas/Problem"}
-        for status in sorted({*op.problems, *QUERY_PROBLEMS}):
+        for status in problems(served):
             answers[str(status)] = {
-                "description": "problem details",
-                "content": {PROBLEM: {"schema": problem}},
+                "description": TITLES[status],
+                "content": {PROBLEM_JSON: {"schema": ref(Problem)}},
             }
         return answers
 
 
-def openapi_document(registry: Registry) -> dict[str, Any]:
-    """Built on first use and kept: routes do not change while running."""
-    document: dict[str, Any] | None = registry.get("openapi.document")
+def openapi_document(registry: Registry) -> OpenApiDocument:
+    """Built on first use and kept: the views do not change while running."""
+    document: OpenApiDocument | None = registry.get("openapi.document")
     if document is None:
         document = DocumentBuilder(registry).build()
         registry["openapi.document"] = document

@@ -7,6 +7,9 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
+from .renderers import model_json
+from .schemas.responses import Problem
+
 PROBLEM_JSON = "application/problem+json"
 
 FieldError = Mapping[str, Any]  # {"loc": [...], "msg": "...", "type": "..."}
@@ -42,17 +45,21 @@ def problem_response(
     The title is the status's standard phrase; ``detail`` must be written for
     the client: never an exception's text, SQL or a traceback.
     """
-    body: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "type": "about:blank",
         "title": TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "request_id": request.request_id,
     }
-    if errors is not None:
-        body["errors"] = list(errors)
-    response = Response(status=status, content_type=PROBLEM_JSON, charset="utf-8")
-    response.json_body = body
+    if errors is not None:  # left unset otherwise, so left out of the body
+        fields["errors"] = errors
+    response = Response(
+        status=status,
+        content_type=PROBLEM_JSON,
+        charset="utf-8",
+        body=model_json(Problem.model_validate(fields)),
+    )
     if headers:
         response.headers.update(headers)
     return response

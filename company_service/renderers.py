@@ -1,11 +1,12 @@
 """The ``json`` renderer: where every response body is encoded, once.
 
-Views return a pydantic model (a representation, a page, a list) or a plain
-dict. A model is encoded by pydantic's own serializer, straight to bytes,
-applying the representation's types (money as "1234.50", timestamps with a
-Z); fields left unset, such as a page's ``total`` when ``count`` was not
-asked for, are left out. A dict is encoded by orjson, which writes the same
-JSON as the standard library about ten times faster.
+The API's views return the pydantic model the OpenAPI document names (a
+representation, a page, a list; see views/config.py). It is encoded by
+pydantic's own serializer, straight to bytes, applying the representation's
+types (money as "1234.50", timestamps with a Z); fields left unset, such as
+a page's ``total`` when ``count`` was not asked for, are left out. A plain
+dict (from a view that is not the API's) is encoded by orjson, which writes
+the same JSON as the standard library about ten times faster.
 """
 
 import json
@@ -18,9 +19,14 @@ from pyramid.config import Configurator
 from pyramid.renderers import JSON
 
 
+def model_json(value: BaseModel) -> bytes:
+    """The model's JSON; fields left unset are left out."""
+    return value.__pydantic_serializer__.to_json(value, exclude_unset=True)
+
+
 def dumps(value: Any, default: Callable[[Any], Any] | None = None, **kw: Any) -> bytes:
     if isinstance(value, BaseModel):
-        return value.__pydantic_serializer__.to_json(value, exclude_unset=True)
+        return model_json(value)
     try:
         return orjson.dumps(value, default=default)
     except TypeError:  # orjson refuses integers beyond 64 bits; json does not

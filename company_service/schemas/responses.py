@@ -4,9 +4,9 @@ The renderer encodes them (renderers.py); the fuzzing in CI checks every
 response against the document made from them.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .department import DepartmentOut
 from .employee import EmployeeOut, ReportOut
@@ -56,6 +56,36 @@ class StatsList(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class ApiInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    version: str
+
+
+class OpenApiDocument(BaseModel):
+    """This API, as an OpenAPI 3.1 document."""
+
+    # What clients read first; the full schema is the specification's
+    # (externalDocs), on another host, and openapi-spec-validator checks the
+    # rest in the tests.
+    model_config = ConfigDict(
+        extra="allow",
+        title="OpenAPI document",
+        json_schema_extra={
+            "externalDocs": {
+                "description": "OpenAPI Specification 3.1",
+                "url": "https://spec.openapis.org/oas/v3.1.0",
+            }
+        },
+    )
+
+    openapi: str = Field(pattern=r"^3\.1\.[0-9]+$")
+    info: ApiInfo
+    paths: dict[str, Any]
+    components: dict[str, Any] = {}
 
 
 class ReplicaState(BaseModel):

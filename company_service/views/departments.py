@@ -15,7 +15,7 @@ from ..services.employees import EmployeeService
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import page_body, read_page_request
 from .conditional import expected_state
-from .config import api_view
+from .config import CREATED, ETAG, LINK, api_view
 from .filters import employee_filters
 from .items import changed, created, deleted, item_id, shown
 from .query import query
@@ -45,6 +45,8 @@ def service(request: Request) -> DepartmentService:
     request_method="GET",
     permission=VIEW,
     query=DepartmentListQuery,
+    summary="List departments",
+    response_headers=(LINK,),
 )
 def list_departments(request: Request) -> DepartmentPage:
     params = query(request, DepartmentListQuery)
@@ -53,7 +55,16 @@ def list_departments(request: Request) -> DepartmentPage:
     return page_body(request, page, page_request, DepartmentPage, DepartmentOut)
 
 
-@api_view(route_name="departments", request_method="POST", permission=EDIT)
+@api_view(
+    route_name="departments",
+    request_method="POST",
+    permission=EDIT,
+    summary="Create a department",
+    status=201,
+    body=DepartmentIn,
+    response_headers=CREATED,
+    problems=(409,),
+)
 def create_department(request: Request) -> DepartmentOut:
     data = parse_body(request, DepartmentIn)
     department = service(request).create(data)
@@ -63,20 +74,46 @@ def create_department(request: Request) -> DepartmentOut:
     )
 
 
-@api_view(route_name="department", request_method="GET", permission=VIEW)
+@api_view(
+    route_name="department",
+    request_method="GET",
+    permission=VIEW,
+    summary="Read a department",
+    preconditions=True,
+    response_headers=(ETAG,),
+)
 def get_department(request: Request) -> DepartmentOut:
     row = service(request).row(item_id(request))
     body = from_row(DepartmentOut, row)
     return shown(request, body, department_tag(row, row.employee_count))
 
 
-@api_view(route_name="department", request_method="PUT", permission=EDIT)
+@api_view(
+    route_name="department",
+    request_method="PUT",
+    permission=EDIT,
+    summary="Replace a department",
+    body=DepartmentIn,
+    preconditions=True,
+    response_headers=(ETAG,),
+    problems=(409,),
+)
 def replace_department(request: Request) -> DepartmentOut:
     data = parse_body(request, DepartmentIn)
     return _replace(request, data)
 
 
-@api_view(route_name="department", request_method="PATCH", permission=EDIT)
+@api_view(
+    route_name="department",
+    request_method="PATCH",
+    permission=EDIT,
+    summary="Change a department (JSON merge patch)",
+    body=DepartmentIn,
+    patch=True,
+    preconditions=True,
+    response_headers=(ETAG,),
+    problems=(409,),
+)
 def patch_department(request: Request) -> DepartmentOut:
     patch = read_json(request, MERGE_PATCH)
     departments = service(request)
@@ -98,7 +135,15 @@ def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     return changed(request, body, department_tag(department, count))
 
 
-@api_view(route_name="department", request_method="DELETE", permission=EDIT)
+@api_view(
+    route_name="department",
+    request_method="DELETE",
+    permission=EDIT,
+    summary="Delete a department without employees",
+    status=204,
+    preconditions=True,
+    problems=(409,),
+)
 def delete_department(request: Request) -> Response:
     service(request).delete(item_id(request), expected_state(request))
     return deleted(request)
@@ -109,6 +154,8 @@ def delete_department(request: Request) -> Response:
     request_method="GET",
     permission=VIEW,
     query=DepartmentEmployeesQuery,
+    summary="List a department's employees",
+    response_headers=(LINK,),
 )
 def list_department_employees(request: Request) -> EmployeePage:
     department_id = item_id(request)

@@ -7,8 +7,6 @@ loads nothing from a CDN. Only the files the page loads are served (see
 index.html and swagger-initializer.js render a document from another host.
 """
 
-from typing import Any
-
 from pyramid.request import Request
 from pyramid.response import FileResponse, Response
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -17,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from ..openapi import openapi_document
 from ..routes import DOCS_ASSET_ROUTE, DOCS_ASSETS
+from ..schemas.responses import OpenApiDocument
 from .config import api_view
 
 # The assets' URLs do not change when the package is upgraded: an hour of
@@ -46,12 +45,23 @@ PAGE = """<!doctype html>
 """
 
 
-@api_view(route_name="openapi", request_method="GET", permission=NO_PERMISSION_REQUIRED)
-def openapi_json(request: Request) -> dict[str, Any]:
+@api_view(
+    route_name="openapi",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    summary="This document",
+)
+def openapi_json(request: Request) -> OpenApiDocument:
     return openapi_document(request.registry)
 
 
-@api_view(route_name="docs", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@api_view(
+    route_name="docs",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    summary="This document, rendered",
+    media_type="text/html",
+)
 def docs(request: Request) -> Response:
     html = PAGE.format(
         css=request.route_path(DOCS_ASSET_ROUTE, asset="swagger-ui.css"),

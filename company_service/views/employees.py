@@ -18,7 +18,7 @@ from ..services.employees import (
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import page_body, read_page_request
 from .conditional import expected_state
-from .config import api_view
+from .config import CREATED, ETAG, LINK, api_view
 from .filters import employee_filters
 from .items import changed, created, deleted, item_id, shown
 from .query import query
@@ -33,6 +33,8 @@ def service(request: Request) -> EmployeeService:
     request_method="GET",
     permission=VIEW,
     query=EmployeeListQuery,
+    summary="List employees",
+    response_headers=(LINK,),
 )
 def list_employees(request: Request) -> EmployeePage:
     params = query(request, EmployeeListQuery)
@@ -42,7 +44,16 @@ def list_employees(request: Request) -> EmployeePage:
     return page_body(request, page, page_request, EmployeePage, EmployeeOut)
 
 
-@api_view(route_name="employees", request_method="POST", permission=EDIT)
+@api_view(
+    route_name="employees",
+    request_method="POST",
+    permission=EDIT,
+    summary="Create an employee",
+    status=201,
+    body=EmployeeIn,
+    response_headers=CREATED,
+    problems=(409,),
+)
 def create_employee(request: Request) -> EmployeeOut:
     data = parse_body(request, EmployeeIn)
     employee = service(request).create(data)
@@ -50,19 +61,45 @@ def create_employee(request: Request) -> EmployeeOut:
     return created(request, "employee", employee.id, body, employee_tag(employee))
 
 
-@api_view(route_name="employee", request_method="GET", permission=VIEW)
+@api_view(
+    route_name="employee",
+    request_method="GET",
+    permission=VIEW,
+    summary="Read an employee",
+    preconditions=True,
+    response_headers=(ETAG,),
+)
 def get_employee(request: Request) -> EmployeeOut:
     employee = service(request).row(item_id(request))
     return shown(request, from_row(EmployeeOut, employee), employee_tag(employee))
 
 
-@api_view(route_name="employee", request_method="PUT", permission=EDIT)
+@api_view(
+    route_name="employee",
+    request_method="PUT",
+    permission=EDIT,
+    summary="Replace an employee",
+    body=EmployeeIn,
+    preconditions=True,
+    response_headers=(ETAG,),
+    problems=(409,),
+)
 def replace_employee(request: Request) -> EmployeeOut:
     data = parse_body(request, EmployeeIn)
     return _replace(request, data)
 
 
-@api_view(route_name="employee", request_method="PATCH", permission=EDIT)
+@api_view(
+    route_name="employee",
+    request_method="PATCH",
+    permission=EDIT,
+    summary="Change an employee (JSON merge patch)",
+    body=EmployeeIn,
+    patch=True,
+    preconditions=True,
+    response_headers=(ETAG,),
+    problems=(409,),
+)
 def patch_employee(request: Request) -> EmployeeOut:
     """JSON merge patch (RFC 7386): the fields present are set, null clears."""
     patch = read_json(request, MERGE_PATCH)
@@ -80,7 +117,15 @@ def _replace(request: Request, data: EmployeeIn) -> EmployeeOut:
     return changed(request, body, employee_tag(employee))
 
 
-@api_view(route_name="employee", request_method="DELETE", permission=EDIT)
+@api_view(
+    route_name="employee",
+    request_method="DELETE",
+    permission=EDIT,
+    summary="Delete an employee who manages nobody",
+    status=204,
+    preconditions=True,
+    problems=(409,),
+)
 def delete_employee(request: Request) -> Response:
     service(request).delete(item_id(request), expected_state(request))
     return deleted(request)

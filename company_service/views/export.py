@@ -24,6 +24,8 @@ def csv_batch_size(settings: Mapping[str, Any]) -> int:
     request_method="GET",
     permission=VIEW,
     query=EmployeeExportQuery,
+    summary="Every matching employee as CSV, streamed",
+    media_type="text/csv",
 )
 def export_employees(request: Request) -> Response:
     """The list's filters and ``sort``; no paging, since it is every row.

@@ -2,14 +2,15 @@
 
 import logging
 
+from pyramid.httpexceptions import HTTPServiceUnavailable
 from pyramid.request import Request
-from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..problems import problem_response, retry_after_seconds
+from ..problems import retry_after_seconds
 from ..replicas import replica_report
+from ..schemas.responses import Health, Ready
 from .config import api_view
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,15 @@ log = logging.getLogger(__name__)
 DRAINING_KEY = "company_service.draining"
 
 
-@api_view(route_name="healthz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
-def healthz(request: Request) -> dict[str, str]:
+@api_view(
+    route_name="healthz",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    summary="Liveness",
+)
+def healthz(request: Request) -> Health:
     """The process answers; the database is not consulted."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 def answers(engine: Engine) -> None:
@@ -39,8 +45,14 @@ def answers(engine: Engine) -> None:
                 raise
 
 
-@api_view(route_name="readyz", request_method="GET", permission=NO_PERMISSION_REQUIRED)
-def readyz(request: Request) -> dict[str, str] | Response:
+@api_view(
+    route_name="readyz",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    summary="Readiness: the database answers",
+    problems=(503,),
+)
+def readyz(request: Request) -> Ready:
     """The process is not draining, and the database answers a query on a
     connection from each request pool (readers' and writers').
 
@@ -53,9 +65,7 @@ def readyz(request: Request) -> dict[str, str] | Response:
     """
     draining = request.environ.get(DRAINING_KEY)
     if draining is not None and draining.is_set():
-        return problem_response(
-            request,
-            503,
+        raise HTTPServiceUnavailable(
             "this process is shutting down",
             headers={"Retry-After": str(retry_after_seconds(request))},
         )
@@ -71,12 +81,10 @@ def readyz(request: Request) -> dict[str, str] | Response:
         log.warning(
             "readiness check failed: %s", type(error.__cause__ or error).__name__
         )
-        return problem_response(
-            request,
-            503,
+        raise HTTPServiceUnavailable(
             "the database cannot be reached",
             headers={"Retry-After": str(retry_after_seconds(request))},
-        )
+        ) from None
     # A standby's state is reported, but never makes the process unready:
     # its reads go to the primary meanwhile (replicas.py).
-    return {"status": "ok", "database": "ok", **replica_report(request.registry)}
+    return Ready(status="ok", database="ok", **replica_report(request.registry))

@@ -3,18 +3,25 @@
 from pyramid.request import Request
 
 from ..schemas.employee import EmployeeOut
-from ..schemas.operations import BulkIn, DepartmentStats, RaiseIn
+from ..schemas.operations import BulkIn, DepartmentStats, RaiseIn, RaiseOut
 from ..schemas.responses import EmployeeList, StatsList
 from ..security import EDIT, VIEW
 from ..services.bulk import BulkCreate
 from ..services.salaries import raise_salaries
 from ..services.stats import department_stats
-from .body import read_json, validate
+from .body import parse_body
 from .config import api_view
 from .items import item_id
 
 
-@api_view(route_name="employees_bulk", request_method="POST", permission=EDIT)
+@api_view(
+    route_name="employees_bulk",
+    request_method="POST",
+    permission=EDIT,
+    summary="Create 1-1000 employees, all or none",
+    body=BulkIn,
+    problems=(409,),
+)
 def bulk_create(request: Request) -> EmployeeList:
     """Every item valid and new, then one flush; else nothing.
 
@@ -22,19 +29,31 @@ def bulk_create(request: Request) -> EmployeeList:
     (its Location, else the request URL), and no one URL names a batch; each
     item's own URL is ``/employees/{id}`` with the id in the body.
     """
-    body = validate(BulkIn, read_json(request))
+    body = parse_body(request, BulkIn)
     employees = BulkCreate(request.dbsession)(body.items)
     return EmployeeList(items=[EmployeeOut.model_validate(e) for e in employees])
 
 
-@api_view(route_name="department_raise", request_method="POST", permission=EDIT)
-def raise_department(request: Request) -> dict[str, int]:
-    body = validate(RaiseIn, read_json(request))
+@api_view(
+    route_name="department_raise",
+    request_method="POST",
+    permission=EDIT,
+    summary="Raise every active employee's salary, all or none",
+    body=RaiseIn,
+    problems=(409,),
+)
+def raise_department(request: Request) -> RaiseOut:
+    body = parse_body(request, RaiseIn)
     updated = raise_salaries(request.dbsession, item_id(request), body.percent)
-    return {"updated": updated}
+    return RaiseOut(updated=updated)
 
 
-@api_view(route_name="department_stats", request_method="GET", permission=VIEW)
+@api_view(
+    route_name="department_stats",
+    request_method="GET",
+    permission=VIEW,
+    summary="Headcount and salaries per department",
+)
 def stats(request: Request) -> StatsList:
     rows = department_stats(request.dbsession)
     return StatsList(items=[DepartmentStats.model_validate(row) for row in rows])

@@ -18,16 +18,20 @@ from .query import query
     request_method="GET",
     permission=VIEW,
     query=ReportsQuery,
+    summary="Direct reports; with recursive=true every report and its depth",
 )
-def reports(request: Request) -> ReportList | EmployeeList:
+def reports(request: Request) -> ReportList:
     recursive = query(request, ReportsQuery).recursive
     rows = EmployeeService(request.dbsession).reports(item_id(request), recursive)
-    if recursive:
-        return ReportList(items=from_rows(ReportOut, rows))
-    return EmployeeList(items=from_rows(EmployeeOut, rows))
+    return ReportList(items=from_rows(ReportOut if recursive else EmployeeOut, rows))
 
 
-@api_view(route_name="employee_chain", request_method="GET", permission=VIEW)
+@api_view(
+    route_name="employee_chain",
+    request_method="GET",
+    permission=VIEW,
+    summary="The managers above, direct manager first",
+)
 def chain(request: Request) -> EmployeeList:
     managers = EmployeeService(request.dbsession).chain(item_id(request))
     return EmployeeList(items=from_rows(EmployeeOut, managers))

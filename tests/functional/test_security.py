@@ -94,7 +94,7 @@ def test_every_routed_view_of_the_service_declares_a_permission(app):
 
 def test_a_view_declared_without_a_permission_cannot_be_registered():
     with pytest.raises(TypeError, match="declares no permission"):
-        api_view(route_name="somewhere", request_method="GET")
+        api_view(route_name="somewhere", request_method="GET", summary="Somewhere")
 
 
 def test_an_app_with_an_unprotected_view_refuses_to_start():

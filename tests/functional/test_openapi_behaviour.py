@@ -1,17 +1,16 @@
-"""The OpenAPI document held to what each route does: parameters and bodies.
+"""The OpenAPI document held to what each route does: statuses, parameters, bodies.
 
-The document is built from the models the routes validate with, but it can
-still drift: a type whose JSON schema is written beside its validator
-(``WithJsonSchema``), a view that validates with another model than the one
-documented, a route registered with another query model. So every
-documented query parameter and request body is checked here against the
-behaviour of the route that serves it: the documented JSON schema is the
+The document is generated from the views' declarations and models, but it
+can still be wrong: a status derived from a declaration that the route
+cannot give (or gives undocumented), a type whose JSON schema is written
+beside its validator (``WithJsonSchema``), a view that parses its body with
+another model than the one it declares. So every documented status derived
+from a declaration, query parameter and request body is checked here
+against the behaviour of the route that serves it: the document is the
 oracle, the route's own model (and, over HTTP, the route) must agree.
-
-The test suite's probe routes are excluded here, by name: the package does
-not know about them, and documents only views registered with ``api_view``.
 """
 
+import itertools
 import json
 import re
 from typing import Any
@@ -28,19 +27,16 @@ from company_service.testing import bearer, store_token
 from company_service.views.idempotency import HEADER, MAX_KEY_LENGTH
 
 API = "/api/v1"
-NOT_OURS = ("__", "probe.")  # Pyramid's static files; tests/support/probes.py
 UNDOCUMENTED = "zz_undocumented"
 
 
 @pytest.fixture(scope="module")
-def served(app) -> dict[tuple[str, str], type[QueryModel] | None]:
-    """(route, method) -> the query model its view is registered with."""
-    views = route_views(app.registry)
-    assert any(v["route_name"].startswith("probe.") for v in views), "probes loaded"
+def served(app) -> dict[tuple[str, str], type[QueryModel]]:
+    """(route, method) -> the query model its ``api_view`` is registered with."""
     return {
-        (view["route_name"], method): view.get("query")
-        for view in views
-        if not view["route_name"].startswith(NOT_OURS)
+        (view["route_name"], method): view["query"]
+        for view in route_views(app.registry)
+        if view.get("operation") is not None
         for method in view_methods(view)
     }
 
@@ -64,20 +60,14 @@ def query_parameters(operation: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in operation["parameters"] if p["in"] == "query"]
 
 
-def test_the_document_has_exactly_the_apps_own_operations(served, document):
-    assert all(model is not None for model in served.values()), "all via api_view"
-    assert set(operations(document)) == set(served)
-    assert not [path for path in document["paths"] if "_probe" in path]
-
-
 def test_documented_query_parameters_are_the_route_models_fields(served, document):
+    assert set(operations(document)) == set(served)
     for key, operation in operations(document).items():
         model = served[key]
         documented = query_parameters(operation)
         assert [p["name"] for p in documented] == list(model.model_fields), key
         required = {n for n, f in model.model_fields.items() if f.is_required()}
         assert {p["name"] for p in documented if p["required"]} == required, key
-        assert documented == model.openapi_parameters(), key
 
 
 # --- the documented schema as the oracle of what a model accepts --------------
@@ -164,21 +154,23 @@ def never(raw: str) -> bool:
 def test_each_query_model_accepts_exactly_what_its_parameters_document(
     served, document
 ):
+    documented = {
+        (served[key], parameter["name"]): parameter["schema"]
+        for key, operation in operations(document).items()
+        for parameter in query_parameters(operation)
+    }
     checked = 0
-    models = {model for model in served.values() if model is not None}
-    for model in sorted(models, key=lambda m: m.__name__):
-        for parameter in model.openapi_parameters():
-            name, schema = parameter["name"], parameter["schema"]
-            for raw in candidates(schema):
-                expected = documented_accepts(schema, raw)
-                if expected and BEYOND_THE_SCHEMA.get(name, never)(raw):
-                    expected = False
-                assert model_accepts(model, name, raw) == expected, (
-                    model.__name__,
-                    name,
-                    raw,
-                )
-                checked += 1
+    for (model, name), schema in documented.items():
+        for raw in candidates(schema):
+            expected = documented_accepts(schema, raw)
+            if expected and BEYOND_THE_SCHEMA.get(name, never)(raw):
+                expected = False
+            assert model_accepts(model, name, raw) == expected, (
+                model.__name__,
+                name,
+                raw,
+            )
+            checked += 1
     assert checked > 1000
 
 
@@ -350,3 +342,66 @@ def test_the_idempotency_key_is_as_long_as_documented(testapp, editor, document)
             expect_errors=True,
         )
         assert answer.status_int == status
+
+
+# --- statuses derived from a declaration ---------------------------------------
+
+fresh = itertools.count()
+
+
+def valid_body(reference: str) -> dict[str, Any]:
+    """A body the referenced schema accepts, new each time (unique names and
+    emails), so that a probe gets past the body to the status it is after."""
+    n = next(fresh)
+    person = {
+        "first_name": "P",
+        "last_name": "R",
+        "email": f"probe{n}@example.com",
+        "salary": "1",
+    }
+    return {
+        "DepartmentIn": {"name": f"Probe {n}"},
+        "DepartmentInPatch": {},
+        "EmployeeIn": person,
+        "EmployeeInPatch": {},
+        "RaiseIn": {"percent": "1"},
+        "BulkIn": {"items": [person]},
+    }[reference.split("/")[-1]]
+
+
+def probe(testapp, operation, method, url, headers) -> int:
+    """The status ``method url`` answers with a body the operation accepts."""
+    content = operation.get("requestBody", {}).get("content")
+    if content is None:
+        return request(testapp, method, url, headers).status_int
+    media_type, media = next(iter(content.items()))
+    body = valid_body(media["schema"]["$ref"])
+    return request(testapp, method, url, headers, body, media_type).status_int
+
+
+def test_the_statuses_a_declaration_implies_are_the_ones_its_route_answers(
+    testapp, connection, editor, ids, document
+):
+    """401 and 403 from the permission, 404 from the ``{id}``, 412 from the
+    preconditions, 415 from the body: each documented exactly where the
+    route answers it."""
+    reader = bearer(store_token(connection, "reader"))
+    stale = {**editor, "If-Match": '"0-0"'}  # no item has this ETag
+    wrong = []
+    for (route, method), operation in operations(document).items():
+        path, url = operation["path"], address(operation, ids)
+        answers = {
+            401: probe(testapp, operation, method, url, {}),
+            403: probe(testapp, operation, method, url, reader),
+            404: probe(testapp, operation, method, path.format(id=10**9), editor)
+            if "{id}" in path
+            else None,
+            412: probe(testapp, operation, method, url, stale),
+            415: request(testapp, method, url, stale, {}, "text/plain").status_int,
+        }
+        wrong += [
+            (route, method, status, answered)
+            for status, answered in answers.items()
+            if (answered == status) != (str(status) in operation["responses"])
+        ]
+    assert wrong == []
