@@ -25,6 +25,7 @@ MYSQL_TRANSIENT = frozenset({1020, 1205, 1213})
 MYSQL_UNAVAILABLE = frozenset({1047, 1053, 1927, 1969, 2003, 2006, 2013})
 MYSQL_GONE = MYSQL_UNAVAILABLE - {1969}  # all but the statement time limit
 MYSQL_DUPLICATE_ENTRY = 1062
+MYSQL_NO_PARENT_ROW = 1452  # a foreign key names no row
 MYSQL_CHECK_FAILED = 4025  # raised as an OperationalError, not an IntegrityError
 # PostgreSQL: class 08 connection exceptions, 57P0x shutdown/starting up,
 # 57014 statement_timeout.
@@ -84,6 +85,19 @@ def unique_violation(error: DBAPIError) -> bool:
         return _mysql_errno(orig) == MYSQL_DUPLICATE_ENTRY
     if isinstance(orig, sqlite3.IntegrityError):
         return str(orig).startswith("UNIQUE constraint failed")
+    return False
+
+
+def missing_reference(error: DBAPIError) -> bool:
+    """A row written refers, by a foreign key, to a row that does not exist.
+    (SQLite says only that some foreign key failed.)"""
+    orig = error.orig
+    if isinstance(orig, psycopg.Error):
+        return orig.sqlstate == "23503"
+    if isinstance(orig, pymysql.err.IntegrityError):
+        return _mysql_errno(orig) == MYSQL_NO_PARENT_ROW
+    if isinstance(orig, sqlite3.IntegrityError):
+        return str(orig) == "FOREIGN KEY constraint failed"
     return False
 
 

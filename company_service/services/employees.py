@@ -12,7 +12,7 @@ from .. import drivers
 from ..models import Department, Employee, fold
 from ..paging import SortField
 from ..schemas.employee import EmployeeIn
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Contended, InvalidInput, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
 from .versions import Expected, check_state, state_tag, versioned_write
 
@@ -39,10 +39,6 @@ EMPLOYEE_COLUMNS = [
     column for column in employees.c if column.key not in ("search_key", "chain_stamp")
 ]
 EMPLOYEE_BY_ID = select(*EMPLOYEE_COLUMNS).where(employees.c.id == bindparam("id"))
-EXISTS = {
-    table.name: select(literal(1)).where(table.c.id == bindparam("id"))
-    for table in (employees, departments)
-}
 # One step up a management chain writes the row it reads: it flips the row's
 # chain_stamp (which locks it FOR UPDATE until the transaction ends, on every
 # database) and then reads its manager, the newest committed one now that
@@ -139,11 +135,11 @@ class EmployeeService:
 
     def create(self, data: EmployeeIn) -> Employee:
         """Through the unit of work, as every write of an employee is: the
-        flush events keep the derived columns (models/employee.py)."""
-        self._check_references(data, employee_id=None)
+        flush events keep the derived columns (models/employee.py). The
+        foreign keys check the department and the manager (``_write``)."""
         employee = Employee(**data.model_dump())
         self.session.add(employee)
-        self._flush(data.email)
+        self._write(data)
         return employee
 
     def replace(
@@ -151,12 +147,12 @@ class EmployeeService:
     ) -> Employee:
         employee = self.get(employee_id, lock=True)
         check_state(employee_tag(employee), expected)
-        new_manager = data.manager_id != employee.manager_id
-        self._check_references(data, employee_id if new_manager else None)
+        if data.manager_id != employee.manager_id:
+            self._check_manager(data.manager_id, employee_id)
         for field, value in data.model_dump().items():
             setattr(employee, field, value)
         with versioned_write(expected):
-            self._flush(data.email)
+            self._write(data)
         return employee
 
     def delete(self, employee_id: int, expected: Expected | None) -> None:
@@ -173,10 +169,12 @@ class EmployeeService:
         )
         if reports:
             raise Conflict(f"the employee still manages {reports} employees")
-        email = employee.email
         self.session.delete(employee)
         with versioned_write(expected):
-            self._flush(email)
+            try:
+                self.session.flush()
+            except IntegrityError:
+                raise Conflict("the employee still manages someone") from None
 
     def reports(self, employee_id: int, recursive: bool) -> list[Record]:
         """Rows of each report's columns and ``depth``, nearest first, in
@@ -230,36 +228,18 @@ class EmployeeService:
             .where(chain.c.depth < MAX_DEPTH)
         )
 
-    def _check_references(self, data: EmployeeIn, employee_id: int | None) -> None:
-        """Department and manager must exist; a new manager must not close a cycle.
-
-        ``employee_id`` is given only when the manager changes on an existing
-        employee: a new employee has no reports, so cannot be in a cycle.
-        """
-        errors = []
-        if data.department_id is not None and not self._exists(
-            Department, data.department_id
-        ):
-            errors.append(
-                _error("department_id", f"no department with id {data.department_id}")
+    def _check_manager(self, manager_id: int | None, employee_id: int) -> None:
+        """A new manager must not be the employee, nor close a cycle."""
+        if manager_id is None:
+            return
+        if manager_id == employee_id:
+            raise InvalidInput(
+                [_error("manager_id", "an employee cannot manage themselves")]
             )
-        if data.manager_id is not None:
-            if data.manager_id == employee_id:
-                errors.append(
-                    _error("manager_id", "an employee cannot manage themselves")
-                )
-            elif not self._exists(Employee, data.manager_id):
-                errors.append(
-                    _error("manager_id", f"no employee with id {data.manager_id}")
-                )
-            elif employee_id is not None and self._reaches(
-                data.manager_id, employee_id
-            ):
-                errors.append(
-                    _error("manager_id", "this would make a management cycle")
-                )
-        if errors:
-            raise InvalidInput(errors)
+        if self._reaches(manager_id, employee_id):
+            raise InvalidInput(
+                [_error("manager_id", "this would make a management cycle")]
+            )
 
     def _reaches(self, start: int, target: int) -> bool:
         """Whether ``target`` is on ``start``'s management chain.
@@ -287,29 +267,52 @@ class EmployeeService:
             ).scalar_one_or_none()
         raise RuntimeError(f"a management chain above {start} is a cycle")
 
-    def _exists(self, model: type[Employee | Department], row_id: int) -> bool:
-        statement = EXISTS[model.__tablename__]
-        return self.session.scalar(statement, {"id": row_id}) is not None
+    def _write(self, data: EmployeeIn) -> None:
+        """Flush the employee the client sent; a refusal names its field.
 
-    def _flush(self, email: str) -> None:
-        """Flush; a unique violation names the email the client sent.
-
-        After a failed flush the session's objects are unusable, so the
-        message is built from the email passed in, not read back.
+        No SELECT checks the department and the manager beforehand: their
+        foreign keys do, on every database. Only when one refuses is it
+        asked which (SQLite does not say), after the rollback a failed
+        flush requires; nothing of the failed request is kept anyway.
         """
         try:
             self.session.flush()
         except IntegrityError as error:
-            raise self._conflict(error, email) from None
+            if drivers.unique_violation(error):
+                raise Conflict(
+                    f"an employee with email {data.email!r} already exists",
+                    loc=["body", "email"],
+                ) from None
+            if not drivers.missing_reference(error):
+                raise
+            self.session.rollback()
+            raise self._missing_references(data) from None
 
-    @staticmethod
-    def _conflict(error: IntegrityError, email: str) -> Conflict:
-        if drivers.unique_violation(error):
-            return Conflict(
-                f"an employee with email {email!r} already exists",
-                loc=["body", "email"],
+    def _missing_references(self, data: EmployeeIn) -> Exception:
+        """What to say of a refused reference: which of the two is missing,
+        read in one statement; if neither is now, a concurrent write made it
+        meanwhile, and the request is run again."""
+        department, manager = self.session.execute(
+            select(
+                select(departments.c.id)
+                .where(departments.c.id == data.department_id)
+                .scalar_subquery(),
+                select(employees.c.id)
+                .where(employees.c.id == data.manager_id)
+                .scalar_subquery(),
             )
-        return Conflict("a department or manager it refers to was removed")
+        ).one()
+        errors = []
+        if data.department_id is not None and department is None:
+            message = f"no department with id {data.department_id}"
+            errors.append(_error("department_id", message))
+        if data.manager_id is not None and manager is None:
+            errors.append(
+                _error("manager_id", f"no employee with id {data.manager_id}")
+            )
+        if not errors:
+            return Contended("a row it refers to was written meanwhile")
+        return InvalidInput(errors)
 
 
 def _error(field: str, message: str) -> dict[str, Any]:

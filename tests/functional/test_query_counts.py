@@ -211,3 +211,34 @@ def test_the_counter_sees_the_apps_statements(
     assert cost >= 2
     assert any("FROM employees" in s for s, _ in statements)
     assert any("FROM api_tokens" in s for s, _ in statements)
+
+
+def test_a_new_employee_is_one_insert_its_foreign_keys_checking_its_references(
+    testapp, editor_token, statements
+):
+    """No SELECT before the INSERT checks the department or the manager, and
+    none after it reads the row back: the INSERT's RETURNING and the values
+    the session sent make the representation."""
+    department = testapp.post_json(
+        DEPARTMENTS, {"name": "Counted"}, headers=bearer(editor_token)
+    ).json["id"]
+    manager = testapp.post_json(
+        EMPLOYEES,
+        {"first_name": "M", "last_name": "Anager", "email": "m@example.com",
+         "salary": "1.00"},
+        headers=bearer(editor_token),
+    ).json["id"]  # fmt: skip
+    statements.clear()
+    testapp.post_json(
+        EMPLOYEES,
+        {"first_name": "N", "last_name": "Ew", "email": "n@example.com",
+         "salary": "1.00", "department_id": department, "manager_id": manager},
+        headers=bearer(editor_token),
+        status=201,
+    )  # fmt: skip
+    sent = [
+        sql.split()[0].upper()
+        for sql, _ in statements
+        if "api_tokens" not in sql  # the harness reads its token every time
+    ]
+    assert [s for s in sent if s not in ("SAVEPOINT", "RELEASE")] == ["INSERT"]
