@@ -240,3 +240,13 @@ def test_a_query_string_that_is_not_utf8_is_a_400_problem(testapp, reader_token,
         f"/api/v1/employees?{raw}", headers=bearer(reader_token), status=400
     )
     assert "UTF-8" in assert_problem(answer, 400)["detail"]
+
+
+def test_fresh_request_ids_are_distinct_and_each_header_is_sent_once(testapp):
+    responses = [testapp.get("/healthz") for _ in range(3)]
+    ids = [r.headers.getall("X-Request-ID") for r in responses]
+    assert all(len(one) == 1 and len(one[0]) == 32 for one in ids)
+    assert len({one[0] for one in ids}) == 3
+    for response in responses:
+        assert len(response.headers.getall("X-Content-Type-Options")) == 1
+        assert len(response.headers.getall("Cache-Control")) == 1
