@@ -65,7 +65,7 @@ def list_departments(request: Request) -> DepartmentPage:
     response_headers=CREATED,
     problems=(409,),
 )
-def create_department(request: Request) -> DepartmentOut:
+def post_department(request: Request) -> DepartmentOut:
     data = parse_body(request, DepartmentIn)
     department = service(request).create(data)
     body = department_out(department, 0)
@@ -144,7 +144,7 @@ def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     preconditions=True,
     problems=(409,),
 )
-def delete_department(request: Request) -> Response:
+def remove_department(request: Request) -> Response:
     service(request).delete(item_id(request), expected_state(request))
     return deleted(request)
 

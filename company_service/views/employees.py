@@ -54,7 +54,7 @@ def list_employees(request: Request) -> EmployeePage:
     response_headers=CREATED,
     problems=(409,),
 )
-def create_employee(request: Request) -> EmployeeOut:
+def post_employee(request: Request) -> EmployeeOut:
     data = parse_body(request, EmployeeIn)
     employee = service(request).create(data)
     body = EmployeeOut.model_validate(employee)
@@ -126,6 +126,6 @@ def _replace(request: Request, data: EmployeeIn) -> EmployeeOut:
     preconditions=True,
     problems=(409,),
 )
-def delete_employee(request: Request) -> Response:
+def remove_employee(request: Request) -> Response:
     service(request).delete(item_id(request), expected_state(request))
     return deleted(request)
