@@ -6,11 +6,12 @@ from pyramid.config import Configurator
 from pyramid.router import Router
 
 from .introspection import require_permissions
+from .request import Request
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
     """The WSGI application factory named in the ini files."""
-    config = Configurator(settings=settings)
+    config = Configurator(settings=settings, request_factory=Request)
     config.include(".request_id")
     config.include(".hosts")
     config.include(".cors")

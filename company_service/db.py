@@ -20,6 +20,7 @@ from pyramid.config import Configurator
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.tweens import EXCVIEW
 from pyramid_retry import IRetryableError
 from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.engine import make_url
@@ -124,10 +125,8 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get("sqlite_writer"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        writer = connection.get_execution_options().get("sqlite_writer")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -347,9 +346,9 @@ def includeme(config: Configurator) -> None:
     )
 
     config.include("pyramid_retry")
-    config.include("pyramid_tm")
+    # What config.include("pyramid_tm") does, but request.tm: see request.py.
+    config.add_tween("pyramid_tm.tm_tween_factory", over=EXCVIEW)
     config.add_tween(BACK_OFF_TWEEN, over="pyramid_tm.tm_tween_factory")
     config.add_view_deriver(declared_writes, name="writes")
-    config.add_request_method(request_dbsession, "dbsession", reify=True)
     if settings.get("db.replica_url"):  # reads on standbys: replicas.py
         config.include(".replicas")

@@ -163,6 +163,4 @@ def includeme(config: Configurator) -> None:
     registry = config.registry
     seconds = token_cache_seconds(config.get_settings())
     registry["token_cache"] = TokenCache(registry["db.engine"], seconds)
-    # Looked up once per request, when a view's permission is checked.
-    config.add_request_method(find_identity, "token_identity", reify=True)
     config.set_security_policy(BearerTokenSecurityPolicy())
