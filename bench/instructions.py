@@ -16,10 +16,12 @@ instead, by cumulative time. Results go to stdout as a Markdown table.
 """
 
 import argparse
+import gc
 import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -35,7 +37,10 @@ DATABASES = {
         "postgresql+psycopg://postgres@127.0.0.1/company_profile",
         "postgresql+psycopg://bench:bench@127.0.0.1:5432/bench",
     ),
-    "sqlite": (f"sqlite:///{ROOT}/test-artifacts/profile.db", None),
+    "sqlite": (
+        f"sqlite:///{ROOT}/test-artifacts/profile.db",
+        f"sqlite:///{PEERS_HOME}/data/bench.db",
+    ),
 }
 ENDPOINTS = ("get_one", "list_first", "list_deep", "post")
 TARGETS = ("service", "pyramid_core", "pyramid_tm_ref", "flask_sqla")
@@ -167,10 +172,19 @@ def drive(args: argparse.Namespace) -> None:
         app, headers, cursor = service_app(url, args.rows)
     else:
         app, headers, cursor = peer_app(args.target, url, args.rows)
+    if url.startswith("sqlite:///"):
+        # A write-ahead log left by an earlier run would be checkpointed in
+        # one of the two runs only.
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     stream = requests(args.endpoint, args.rows, cursor)
     for _ in range(args.warmup):
         method, path, body = next(stream)
         call(app, method, path, headers, body)
+    # What is alive now stays: no full collection walks it again mid-run, which
+    # would land in one of the two runs and not the other.
+    gc.collect()
+    gc.freeze()
     if args.cprofile:
         import cProfile
         import pstats
@@ -182,7 +196,9 @@ def drive(args: argparse.Namespace) -> None:
         call(app, method, path, headers, body)
     if args.cprofile:
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats(
+            os.environ.get("PROFILE_SORT", "cumulative")
+        ).print_stats(45)
 
 
 def instructions(args: argparse.Namespace, target: str, endpoint: str, n: int) -> int:
@@ -197,6 +213,9 @@ def instructions(args: argparse.Namespace, target: str, endpoint: str, n: int) -
             "--requests", str(n),
         ]  # fmt: skip
         env = {**os.environ, "PYTHONHASHSEED": "0"}
+        # Once without valgrind and no measured request: seeds the database
+        # if needed, so the two measured runs start from the same state.
+        subprocess.run([*command[3:-1], "0"], check=True, capture_output=True, env=env)
         subprocess.run(command, check=True, capture_output=True, env=env)
         totals = re.search(r"^totals: (\d+)", out.read_text(), re.MULTILINE)
         if totals is None:
