@@ -29,7 +29,7 @@ def name_key(name: str) -> str:
     return hashlib.sha256(fold(name).encode()).hexdigest()
 
 
-NAME_KEY_DEFAULT = derived(name_key, "name")
+KEY_DEFAULT = derived(name_key, "name")
 
 
 class Department(Base):
@@ -43,18 +43,14 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(text(100))
-    # name_key(name): kept by the flush events below on objects, the default
-    # on INSERT statements.
-    name_key: Mapped[str] = mapped_column(
-        text(64), unique=True, default=NAME_KEY_DEFAULT
-    )
+    # Kept by the flush events below; the default is for an INSERT statement.
+    name_key: Mapped[str] = mapped_column(text(64), unique=True, default=KEY_DEFAULT)
     description: Mapped[str | None] = mapped_column(text(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow
     )
-    # version_id_col numbers the unit of work's writes; the default is for
-    # an INSERT statement, which the unit of work does not number.
+    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

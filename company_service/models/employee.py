@@ -110,8 +110,7 @@ class Employee(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow
     )
-    # version_id_col numbers the unit of work's writes; the default is for
-    # an INSERT statement, which the unit of work does not number.
+    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Flipped (0 <-> 1) on each manager a management-chain check walks, so
     # that Galera certifies what the check read (services/employees.py,
