@@ -11,6 +11,7 @@ compares the service to it.
 
 import os
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pyramid.config import Configurator
@@ -19,7 +20,7 @@ from pyramid.request import Request
 from pyramid.router import Router
 from sqlalchemy import Engine, create_engine, insert, select
 
-from company_service.models import search_key
+from company_service.models import cents, email_key
 from company_service.schemas.employee import EmployeeOut
 from company_service.services.employees import EMPLOYEE_COLUMNS as COLUMNS
 from company_service.services.employees import employees
@@ -65,14 +66,13 @@ def create_employee(request: Request) -> dict[str, Any]:
     values = {
         "first_name": data["first_name"],
         "last_name": data["last_name"],
-        "email": data["email"].lower(),
+        "email": email_key(data["email"]),
         "title": data.get("title"),
         "hire_date": datetime.fromisoformat(data["hire_date"]).date(),
-        "salary_cents": round(float(data["salary"]) * 100),
+        "salary_cents": cents(Decimal(str(data["salary"]))),
         "department_id": data.get("department_id"),
         "manager_id": data.get("manager_id"),
         "active": data.get("active", True),
-        "search_key": search_key(data["first_name"], data["last_name"], data["email"]),
         "created_at": now,
         "updated_at": now,
         "version": 1,

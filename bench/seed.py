@@ -18,7 +18,6 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 
 from company_service.models import ApiToken, Department, Employee, search_key
-from company_service.models.department import name_key
 from company_service.models.meta import UTCDateTime
 from company_service.tokens import hash_token, new_token
 
@@ -94,8 +93,7 @@ def seed(engine: Engine, rows: int) -> str:
         connection.execute(
             insert(Department),
             [
-                {"name": f"Department {n}", "name_key": name_key(f"Department {n}"),
-                 "created_at": now, "updated_at": now, "version": 1}
+                {"name": f"Department {n}", "created_at": now}
                 for n in range(1, DEPARTMENTS + 1)
             ],
         )  # fmt: skip

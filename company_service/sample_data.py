@@ -209,9 +209,9 @@ def load(session: Session) -> tuple[int, int]:
                 manager_id=None
                 if person.manager_index is None
                 else ids[person.manager_index],
+                salary=person.salary,
                 active=person.active,
             )
-            employee.salary = person.salary
             session.add(employee)
             session.flush()
             employee_id, added_employees = employee.id, added_employees + 1

@@ -41,6 +41,7 @@ from company_service.testing import (
     rebuild_schema,
     store_token,
 )
+from tests.support.factories import rows_in
 
 # The tests choose the database; a developer's DATABASE_URL must not leak in.
 os.environ.pop("DATABASE_URL", None)
@@ -108,12 +109,15 @@ def tm() -> Iterator[transaction.TransactionManager]:
 
 
 @pytest.fixture
-def dbsession(connection: Connection, tm: transaction.TransactionManager) -> Session:
+def dbsession(
+    connection: Connection, tm: transaction.TransactionManager
+) -> Iterator[Session]:
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
     # As the app's factory is registered (db.includeme), but with this test's
     # own manager: zope.sqlalchemy's documented per-session form.
     zope.sqlalchemy.register(session, initial_state="changed", transaction_manager=tm)
-    return session
+    with rows_in(session):  # the test's factories write here
+        yield session
 
 
 @pytest.fixture

@@ -3,7 +3,14 @@
 from sqlalchemy.orm import configure_mappers
 
 from .department import Department, name_key
-from .employee import MAX_SALARY_CENTS, Employee, search_key
+from .employee import (
+    MAX_SALARY_CENTS,
+    Employee,
+    cents,
+    email_key,
+    insert_values,
+    search_key,
+)
 from .idempotency import IdempotencyKey
 from .meta import Base, fold
 from .token import ROLES, ApiToken
@@ -19,7 +26,10 @@ __all__ = [
     "Department",
     "Employee",
     "IdempotencyKey",
+    "cents",
+    "email_key",
     "fold",
+    "insert_values",
     "name_key",
     "search_key",
 ]

@@ -12,6 +12,7 @@ from .meta import (
     Base,
     UTCDateTime,
     created_time,
+    derived,
     fold,
     text,
     utcnow,
@@ -28,6 +29,9 @@ def name_key(name: str) -> str:
     return hashlib.sha256(fold(name).encode()).hexdigest()
 
 
+KEY_DEFAULT = derived(name_key, "name")
+
+
 class Department(Base):
     __tablename__ = "departments"
     __table_args__ = (
@@ -39,14 +43,15 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(text(100))
-    # name_key(name), kept by the flush events below.
-    name_key: Mapped[str] = mapped_column(text(64), unique=True)
+    # Kept by the flush events below; the default is for an INSERT statement.
+    name_key: Mapped[str] = mapped_column(text(64), unique=True, default=KEY_DEFAULT)
     description: Mapped[str | None] = mapped_column(text(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow
     )
-    version: Mapped[int] = mapped_column(Integer)
+    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
 

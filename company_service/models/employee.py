@@ -1,5 +1,6 @@
 """Employees: each in at most one department, reporting to at most one manager."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from .meta import (
     Base,
     UTCDateTime,
     created_time,
+    derived,
     fold,
     long_text,
     text,
@@ -31,6 +33,17 @@ from .meta import (
 # every database (SQLite has no exact decimal type).
 MAX_SALARY_CENTS = 10**12
 SEARCH_KEY_SEPARATOR = "\x1f"
+
+# An employee's derived columns, each computed here and nowhere else. Objects
+# get them from the flush events and the ``salary`` setter below, INSERT
+# statements (the bulk create, the CSV import) from the column defaults and
+# ``insert_values``; the API's emails arrive as keys already (EmployeeIn).
+
+
+def email_key(email: str) -> str:
+    """An email as stored: lower-cased, so the plain unique index is a
+    case-insensitive one."""
+    return email.lower()
 
 
 def search_key(first_name: str, last_name: str, email: str) -> str:
@@ -43,11 +56,20 @@ def search_key(first_name: str, last_name: str, email: str) -> str:
     )
 
 
-def search_key_default(context: Any) -> str:
-    """The search key of a row being inserted, whichever way it is inserted
-    (the unit of work, or the bulk create's one ORM-enabled INSERT)."""
-    row = context.get_current_parameters()
-    return search_key(row["first_name"], row["last_name"], row["email"])
+def cents(salary: Decimal) -> int:
+    """A salary as the whole cents stored (validation allows 2 places)."""
+    return int(salary.scaleb(2))
+
+
+def insert_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An employee's fields, as the API names them, as an INSERT statement's
+    values: the salary in cents."""
+    values = dict(fields)
+    values["salary_cents"] = cents(values.pop("salary"))
+    return values
+
+
+SEARCH_KEY_DEFAULT = derived(search_key, "first_name", "last_name", "email")
 
 
 class Employee(Base):
@@ -71,7 +93,7 @@ class Employee(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(text(100))
     last_name: Mapped[str] = mapped_column(text(100))
-    # Stored lower-cased, so a plain unique index is a case-insensitive one.
+    # Its email_key, kept by the flush events below.
     email: Mapped[str] = mapped_column(text(254), unique=True)
     title: Mapped[str | None] = mapped_column(text(200))
     hire_date: Mapped[date] = mapped_column(Date)
@@ -83,13 +105,12 @@ class Employee(Base):
         ForeignKey("employees.id", ondelete="RESTRICT")
     )
     active: Mapped[bool] = mapped_column(default=True)
-    search_key: Mapped[str] = mapped_column(long_text(), default=search_key_default)
+    search_key: Mapped[str] = mapped_column(long_text(), default=SEARCH_KEY_DEFAULT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=created_time, onupdate=utcnow
     )
-    # version_id_col numbers the unit of work's writes; the default is for
-    # an INSERT statement, which the unit of work does not number.
+    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Flipped (0 <-> 1) on each manager a management-chain check walks, so
     # that Galera certifies what the check read (services/employees.py,
@@ -107,12 +128,7 @@ class Employee(Base):
 
     @salary.setter
     def salary(self, value: Decimal) -> None:
-        self.salary_cents = self.cents(value)
-
-    @staticmethod
-    def cents(value: Decimal) -> int:
-        """A salary as the whole cents stored (validation allows 2 places)."""
-        return int(value.scaleb(2))
+        self.salary_cents = cents(value)
 
     def __repr__(self) -> str:
         return f"<Employee {self.id} {self.email!r}>"
@@ -121,11 +137,8 @@ class Employee(Base):
 @event.listens_for(Employee, "before_insert")
 @event.listens_for(Employee, "before_update")
 def _keep_derived_columns(_mapper: Any, _connection: Any, employee: Employee) -> None:
-    """Lower-case the email and refresh the search key, whoever writes the
-    object (the API, pshell, the sample data). An INSERT statement gets its
-    search key from the column default, and its emails from EmployeeIn,
-    which lower-cases them."""
-    employee.email = employee.email.lower()
+    """Whoever writes the object: the API, pshell, the sample data, a test."""
+    employee.email = email_key(employee.email)
     employee.search_key = search_key(
         employee.first_name, employee.last_name, employee.email
     )

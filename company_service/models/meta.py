@@ -1,15 +1,18 @@
-"""The declarative base, constraint names, and column types that behave alike
-on SQLite, PostgreSQL and MariaDB."""
+"""The declarative base, constraint names, column types that behave alike
+on SQLite, PostgreSQL and MariaDB, and defaults computed from a row."""
 
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, String, Table, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -85,12 +88,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def created_time(context: DefaultExecutionContext) -> datetime:
-    """Default for ``updated_at``: a new row was last changed when it was made."""
-    # SQLAlchemy leaves get_current_parameters() unannotated.
-    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
-    created: datetime = parameters["created_at"]
-    return created
+def derived(
+    function: Callable[..., T], *columns: str
+) -> Callable[[DefaultExecutionContext], T]:
+    """A column default: ``function`` of other columns of the row being
+    inserted, however it is inserted (the unit of work, or an INSERT
+    statement of one row or many)."""
+
+    def default(context: DefaultExecutionContext) -> T:
+        # SQLAlchemy leaves get_current_parameters() unannotated.
+        row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+        return function(*(row[column] for column in columns))
+
+    return default
+
+
+# Default for ``updated_at``: a new row was last changed when it was made.
+created_time = derived(lambda created: created, "created_at")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

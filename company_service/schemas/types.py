@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..models import email_key
+
 # ASCII digits everywhere: \d, int() and Decimal() also take other scripts'
 # digits ("١٢٣" is 123 to them), which no client means.
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -143,11 +145,13 @@ ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 NO_NUL = r"^[^\x00]*$"
 
 
-def lower_email(value: str) -> str:
-    lowered = value.lower()
-    if len(lowered) > 254:  # lower() can lengthen a few characters
+def as_email_key(value: str) -> str:
+    """The address as stored, still within the column once lower-cased
+    (which lengthens a few characters)."""
+    key = email_key(value)
+    if len(key) > 254:
         raise ValueError("the address is too long")
-    return lowered
+    return key
 
 
 Name = Annotated[
@@ -157,7 +161,7 @@ Name = Annotated[
     AfterValidator(has_visible_character),
 ]
 Line = Annotated[str, Strict(), Field(max_length=200, pattern=ONE_LINE)]
-Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lower_email)]
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(as_email_key)]
 Money = Annotated[
     Decimal,
     BeforeValidator(parse_decimal),

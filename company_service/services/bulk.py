@@ -7,7 +7,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Department, Employee
+from ..models import Department, Employee, insert_values
 from ..schemas.employee import EmployeeIn
 from .errors import Conflict, Contended, InvalidInput
 
@@ -33,9 +33,7 @@ class BulkCreate:
         """
         self._check_references(items)
         self._check_duplicates(items)
-        rows = [item.model_dump(exclude={"salary"}) for item in items]
-        for row, item in zip(rows, items, strict=True):
-            row["salary_cents"] = Employee.cents(item.salary)
+        rows = [insert_values(item.model_dump()) for item in items]
         # Without sort_by_parameter_order: asking the database to keep the
         # parameters' order makes SQLAlchemy send a statement per row on
         # SQLite. Emails are unique in the batch, so they restore the order.

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 from sqlalchemy import DateTime, Engine, Select, select, type_coerce
 
-from ..models import search_key
+from ..models import insert_values
 from ..paging import Sort
 from ..schemas.employee import EmployeeIn, EmployeeOut
 from ..schemas.types import MAX_ID, cents_text, naive_utc_timestamp
@@ -252,13 +252,11 @@ def parse_row(line: int, record: list[str]) -> tuple[dict[str, Any], int | None]
         first = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise BadLine(line, f"{where}: {first['msg']}") from None
-    values = data.model_dump()
-    values["salary_cents"] = int(values.pop("salary").scaleb(2))
+    values = insert_values(data.model_dump())
     manager = values.pop("manager_id")
     values.update(
         id=_positive_int(line, "id", raw["id"]),
         manager_id=None,
-        search_key=search_key(data.first_name, data.last_name, data.email),
         created_at=_timestamp(line, "created_at", raw["created_at"]),
         updated_at=_timestamp(line, "updated_at", raw["updated_at"]),
         version=_positive_int(line, "version", raw["version"]),

@@ -1,8 +1,9 @@
 """POST /api/v1/employees/bulk: every item stored, or none."""
 
-from company_service.models import Department, Employee
+from company_service.models import Employee
 from company_service.testing import bearer
 from tests.support.api import problem
+from tests.support.factories import DepartmentFactory
 
 BULK = "/api/v1/employees/bulk"
 
@@ -60,9 +61,7 @@ def test_one_bad_item_among_a_thousand_stores_nothing_and_every_bad_index_is_nam
 def test_references_that_do_not_exist_are_named_by_index(
     testapp, editor_token, dbsession
 ):
-    department = Department(name="Bulk dept")
-    dbsession.add(department)
-    dbsession.flush()
+    department = DepartmentFactory(name="Bulk dept")
     batch = items(3)
     batch[0]["department_id"] = department.id
     batch[1]["department_id"] = 999999

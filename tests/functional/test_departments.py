@@ -2,7 +2,6 @@
 Collections and Items sections, checked on the values the client gets."""
 
 import json
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 from company_service.models import Department, Employee
 from company_service.testing import bearer
 from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 DEPARTMENTS = "/api/v1/departments"
 FIELDS = {
@@ -29,27 +29,6 @@ NO_SUCH_IDS = [2**31 - 1, 2**31, 10**20]  # the last two are past the id column
 
 def item(department_id: int) -> str:
     return f"{DEPARTMENTS}/{department_id}"
-
-
-def add_department(dbsession, name="Engineering", description=None) -> Department:
-    department = Department(name=name, description=description)
-    dbsession.add(department)
-    dbsession.flush()
-    return department
-
-
-def add_employee(dbsession, email: str, department: Department | None) -> Employee:
-    employee = Employee(
-        first_name="Ada",
-        last_name="Lovelace",
-        email=email,
-        hire_date=date(2024, 3, 1),
-        salary_cents=9_800_000,
-        department_id=department.id if department else None,
-    )
-    dbsession.add(employee)
-    dbsession.flush()
-    return employee
 
 
 def write(testapp, method: str, path: str, headers: dict, status: int, body=None):
@@ -77,19 +56,19 @@ def reader(reader_token) -> dict:
 
 @pytest.fixture
 def legal(dbsession) -> Department:
-    return add_department(dbsession, "Legal", "Contracts and compliance")
+    return DepartmentFactory(name="Legal", description="Contracts and compliance")
 
 
 # --- GET and HEAD of one department --------------------------------------------
 
 
 def test_get_returns_the_contract_fields_with_an_etag(testapp, dbsession, reader):
-    department = add_department(dbsession, "Engineering", "Builds things")
-    other = add_department(dbsession, "Sales")
-    add_employee(dbsession, "a@example.com", department)
-    add_employee(dbsession, "b@example.com", department)
-    add_employee(dbsession, "c@example.com", other)
-    add_employee(dbsession, "d@example.com", None)
+    department = DepartmentFactory(name="Engineering", description="Builds things")
+    other = DepartmentFactory(name="Sales")
+    EmployeeFactory(email="a@example.com", department_id=department.id)
+    EmployeeFactory(email="b@example.com", department_id=department.id)
+    EmployeeFactory(email="c@example.com", department_id=other.id)
+    EmployeeFactory(email="d@example.com")
 
     response = testapp.get(item(department.id), headers=reader, status=200)
 
@@ -272,7 +251,7 @@ def test_post_ignores_read_only_fields(testapp, editor):
 def test_post_of_a_name_differing_only_in_case_is_409(
     testapp, dbsession, editor, existing, duplicate
 ):
-    add_department(dbsession, existing)
+    DepartmentFactory(name=existing)
     # Last request: a failed flush leaves this harness's session unusable.
     response = testapp.post_json(
         DEPARTMENTS, {"name": duplicate}, headers=editor, status=409
@@ -331,7 +310,7 @@ def test_put_replaces_everything_and_resets_an_omitted_description(
 
 
 def test_put_reports_the_employee_count(testapp, dbsession, legal, editor):
-    add_employee(dbsession, "a@example.com", legal)
+    EmployeeFactory(email="a@example.com", department_id=legal.id)
     body = testapp.put_json(item(legal.id), {"name": "Law"}, headers=editor).json
     assert body["employee_count"] == 1
 
@@ -500,7 +479,7 @@ def test_delete_is_204_and_the_department_is_gone(testapp, legal, editor):
 def test_delete_of_a_department_with_employees_is_409_and_deletes_nothing(
     testapp, dbsession, legal, editor
 ):
-    add_employee(dbsession, "a@example.com", legal)
+    EmployeeFactory(email="a@example.com", department_id=legal.id)
     response = testapp.delete(item(legal.id), headers=editor, status=409)
     problem(response, 409)
     after = current(testapp, legal.id, editor)
@@ -539,12 +518,14 @@ def test_a_reader_may_read(testapp, legal, reader):
 @pytest.fixture
 def three_departments(dbsession) -> dict[str, Department]:
     departments = {
-        name: add_department(dbsession, name) for name in ("Eng", "Ops", "Sales")
+        name: DepartmentFactory(name=name) for name in ("Eng", "Ops", "Sales")
     }
     for n in range(2):
-        add_employee(dbsession, f"eng{n}@example.com", departments["Eng"])
-    add_employee(dbsession, "ops@example.com", departments["Ops"])
-    add_employee(dbsession, "nobody@example.com", None)
+        EmployeeFactory(
+            email=f"eng{n}@example.com", department_id=departments["Eng"].id
+        )
+    EmployeeFactory(email="ops@example.com", department_id=departments["Ops"].id)
+    EmployeeFactory(email="nobody@example.com")
     return departments
 
 

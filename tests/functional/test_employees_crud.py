@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from company_service.models import Department, Employee
+from company_service.models import Department
 from company_service.testing import bearer
 from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
 from tests.support.company import HEADER
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 EMPLOYEES = "/api/v1/employees"
 FIELDS = set(HEADER)  # API.md's employee representation
@@ -70,10 +71,7 @@ def reader(reader_token) -> dict:
 
 @pytest.fixture
 def department(dbsession) -> Department:
-    department = Department(name="Engineering")
-    dbsession.add(department)
-    dbsession.flush()
-    return department
+    return DepartmentFactory(name="Engineering")
 
 
 @pytest.fixture
@@ -726,25 +724,19 @@ def test_a_reader_may_not_write(testapp, reader, ada, method):
 @pytest.fixture
 def staff(dbsession) -> dict[str, int]:
     """Six employees in two departments; the names are what ``q`` looks for."""
-    eng, ops = Department(name="Eng"), Department(name="Ops")
-    dbsession.add_all([eng, ops])
-    dbsession.flush()
+    eng, ops = DepartmentFactory(name="Eng"), DepartmentFactory(name="Ops")
     ids = {"eng": eng.id, "ops": ops.id}
 
     def hire(key, first, last, hired, department=None, manager=None, active=True):
-        employee = Employee(
+        ids[key] = EmployeeFactory(
             first_name=first,
             last_name=last,
             email=f"{key}@example.com",
             hire_date=hired,
-            salary_cents=5_000_000,
             department_id=department,
             manager_id=ids.get(manager),
             active=active,
-        )
-        dbsession.add(employee)
-        dbsession.flush()
-        ids[key] = employee.id
+        ).id
 
     hire("grace", "Grace", "Hopper", date(2020, 1, 1), eng.id)
     hire("ada", "Ada", "Lovelace", date(2021, 6, 15), eng.id, "grace")

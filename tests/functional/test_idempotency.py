@@ -1,6 +1,7 @@
 """Idempotency-Key: a repeat gets the stored answer and changes nothing."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
@@ -8,6 +9,7 @@ from sqlalchemy import func, select, update
 from company_service.models import Department, Employee, IdempotencyKey
 from company_service.services import idempotency
 from company_service.testing import bearer, store_token
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 DEPARTMENTS = "/api/v1/departments"
 
@@ -73,16 +75,8 @@ def test_keys_belong_to_their_token(testapp, editor_token, connection, dbsession
 def test_a_raise_repeated_with_its_key_is_applied_once(
     testapp, editor_token, dbsession
 ):
-    department = Department(name="Raised once")
-    dbsession.add(department)
-    dbsession.flush()
-    employee = Employee(
-        first_name="R", last_name="Once", email="r@once.example",
-        hire_date=datetime(2020, 1, 1).date(), salary_cents=100_00,
-        department_id=department.id,
-    )  # fmt: skip
-    dbsession.add(employee)
-    dbsession.flush()
+    department = DepartmentFactory(name="Raised once")
+    employee = EmployeeFactory(salary=Decimal(100), department_id=department.id)
     path = f"/api/v1/departments/{department.id}/raise"
     for _ in range(3):
         answer = testapp.post_json(
@@ -90,7 +84,7 @@ def test_a_raise_repeated_with_its_key_is_applied_once(
         )
         assert answer.json == {"updated": 1}
     dbsession.expire_all()
-    assert dbsession.get(Employee, employee.id).salary_cents == 110_00
+    assert dbsession.get(Employee, employee.id).salary == Decimal(110)
 
 
 @pytest.mark.parametrize("key", ["", "x" * 201, "tab\there"])

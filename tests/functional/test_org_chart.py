@@ -1,12 +1,10 @@
 """Reports and management chains: right answers, each in one SQL statement."""
 
-from datetime import date
-
 import pytest
 from sqlalchemy import event
 
-from company_service.models import Employee
 from company_service.testing import bearer
+from tests.support.factories import EmployeeFactory
 
 API = "/api/v1/employees"
 
@@ -20,17 +18,7 @@ def tree(dbsession) -> dict[str, int]:
     }  # fmt: skip
     ids: dict[str, int] = {}
     for name, manager in shape.items():
-        employee = Employee(
-            first_name=name,
-            last_name="Tree",
-            email=f"{name}@tree.example",
-            hire_date=date(2020, 1, 1),
-            salary_cents=100_00,
-            manager_id=ids.get(manager) if manager else None,
-        )
-        dbsession.add(employee)
-        dbsession.flush()
-        ids[name] = employee.id
+        ids[name] = EmployeeFactory(first_name=name, manager_id=ids.get(manager)).id
     return ids
 
 

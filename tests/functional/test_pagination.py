@@ -13,13 +13,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from company_service.models import Department, Employee
+from company_service.models import Employee
 from company_service.testing import bearer
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 EMPLOYEES = "/api/v1/employees"
 DEPARTMENTS = "/api/v1/departments"
@@ -42,7 +44,8 @@ DEPARTMENT_SORTS = ("id", "name", "created_at")
 FIRST_NAMES = ("Ada", "ada", "Émile", "Zoë", "Zoe", "Ωmega", "Bo%b")
 LAST_NAMES = ("smith", "Smith", "Øster", "N_g", "Ñandú", "😀Happy")
 HIRE_DATES = (date(2021, 3, 1), date(2019, 12, 31), date(2020, 1, 1))
-SALARIES = (900_000, 10_000_000, 5_000_050, 900_000)  # cents: text order differs
+# Text order differs from numeric order.
+SALARIES = tuple(map(Decimal, ("9000.00", "100000.00", "50000.50", "9000.00")))
 BASE_TIME = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 CREATED = (
     BASE_TIME + timedelta(microseconds=1),
@@ -83,7 +86,7 @@ def _employee_row(employee: Employee) -> dict[str, Any]:
         "last_name": employee.last_name,
         "email": employee.email,
         "hire_date": employee.hire_date,
-        "salary": employee.salary_cents,
+        "salary": employee.salary,
         "created_at": employee.created_at,
         "department_id": employee.department_id,
         "manager_id": employee.manager_id,
@@ -95,37 +98,29 @@ def _employee_row(employee: Employee) -> dict[str, Any]:
 def data(dbsession) -> Data:
     """14 departments, 42 employees in three of them (and in none)."""
     departments = [
-        Department(name=name, created_at=CREATED[i % 3])
+        DepartmentFactory(name=name, created_at=CREATED[i % 3])
         for i, name in enumerate(DEPARTMENT_NAMES)
     ]
-    dbsession.add_all(departments)
-    dbsession.flush()
     teams = [departments[5].id, departments[2].id, departments[9].id]
 
     employees: list[Employee] = []
     for i in range(42):
         first = FIRST_NAMES[i % 7]
         last = LAST_NAMES[(i // 2) % 6]
+        manager = employees[i % 5] if i >= 5 and i % 6 != 0 else None
         employees.append(
-            Employee(
+            EmployeeFactory(
                 first_name=first,
                 last_name=last,
-                email=f"{last}.{first}.{(i * 17) % 42}@example.com".lower(),
+                email=f"{last}.{first}.{(i * 17) % 42}@example.com",
                 hire_date=HIRE_DATES[(i // 3) % 3],
-                salary_cents=SALARIES[(i * 5) % 4],
+                salary=SALARIES[(i * 5) % 4],
                 department_id=None if i % 10 == 9 else teams[i % 3],
+                manager_id=manager.id if manager else None,
                 active=i % 4 != 1,
                 created_at=CREATED[(i * 7) % 4],
             )
         )
-    managers = employees[:5]
-    dbsession.add_all(managers)
-    dbsession.flush()
-    for i, employee in enumerate(employees[5:], start=5):
-        if i % 6 != 0:
-            employee.manager_id = managers[i % 5].id
-    dbsession.add_all(employees[5:])
-    dbsession.flush()
     return Data(
         employees=[_employee_row(e) for e in employees],
         departments=[
@@ -133,7 +128,7 @@ def data(dbsession) -> Data:
             for d in departments
         ],
         teams=teams,
-        managers=[m.id for m in managers],
+        managers=[m.id for m in employees[:5]],
     )
 
 
@@ -519,17 +514,7 @@ def test_limit_bounds_are_accepted(testapp, reader_token, data, limit, size):
 
 
 def test_the_default_limit_is_50(testapp, reader_token, data, dbsession):
-    dbsession.add_all(
-        Employee(
-            first_name="Extra",
-            last_name="Person",
-            email=f"extra{i}@example.com",
-            hire_date=date(2022, 1, 1),
-            salary_cents=1,
-        )
-        for i in range(10)
-    )
-    dbsession.flush()
+    EmployeeFactory.create_batch(10)
     body = testapp.get(EMPLOYEES, headers=bearer(reader_token)).json
     assert len(body["items"]) == 50
     assert body["next_cursor"]

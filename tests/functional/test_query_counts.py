@@ -8,13 +8,15 @@ load per row would show up as one more statement per row.
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event
 
-from company_service.models import Department, Employee, name_key, search_key
+from company_service.models import Employee
 from company_service.testing import bearer
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 EMPLOYEES = "/api/v1/employees"
 DEPARTMENTS = "/api/v1/departments"
@@ -39,41 +41,20 @@ def statements(engine) -> Iterator[list[tuple[str, Any]]]:
     event.remove(engine, "before_cursor_execute", record)
 
 
-def employee_rows(count: int, department_id: int | None, tag: str) -> list[dict]:
-    """Rows for a bulk insert, which runs no ORM events: every column given."""
-    rows = []
-    for i in range(count):
-        first, last = f"Name{i % 13}", f"Person{i % 7}"
-        email = f"{tag}{i}@example.com"
-        created = BASE_TIME + timedelta(microseconds=i % 17)
-        rows.append(
-            {
-                "first_name": first,
-                "last_name": last,
-                "email": email,
-                "search_key": search_key(first, last, email),
-                "hire_date": date(2020, 1, 1) + timedelta(days=i % 30),
-                "salary_cents": 100_000 * (i % 9),
-                "department_id": department_id,
-                "manager_id": None,
-                "active": i % 5 != 0,
-                "created_at": created,
-                "updated_at": created,
-                "version": 1,
-            }
-        )
-    return rows
-
-
-def department_rows(count: int) -> list[dict]:
+def employees(count: int, department_id: int | None, tag: str) -> list[Employee]:
+    """``count`` employees whose sort values repeat, to be flushed at once
+    (the unit of work then batches the INSERTs)."""
     return [
-        {
-            "name": f"Team {i:04d}",
-            "name_key": name_key(f"Team {i:04d}"),
-            "created_at": BASE_TIME + timedelta(microseconds=i % 11),
-            "updated_at": BASE_TIME,
-            "version": 1,
-        }
+        EmployeeFactory.build(
+            first_name=f"Name{i % 13}",
+            last_name=f"Person{i % 7}",
+            email=f"{tag}{i}@example.com",
+            hire_date=date(2020, 1, 1) + timedelta(days=i % 30),
+            salary=Decimal(1000 * (i % 9)),
+            department_id=department_id,
+            active=i % 5 != 0,
+            created_at=BASE_TIME + timedelta(microseconds=i % 17),
+        )
         for i in range(count)
     ]
 
@@ -81,11 +62,8 @@ def department_rows(count: int) -> list[dict]:
 @pytest.fixture
 def crowded_department(dbsession) -> int:
     """MANY employees in one department, a few in another."""
-    big, small = Department(name="Big"), Department(name="Small")
-    dbsession.add_all([big, small])
-    dbsession.flush()
-    dbsession.execute(insert(Employee), employee_rows(MANY, big.id, "big"))
-    dbsession.execute(insert(Employee), employee_rows(10, small.id, "small"))
+    big, small = DepartmentFactory(name="Big"), DepartmentFactory(name="Small")
+    dbsession.add_all(employees(MANY, big.id, "big") + employees(10, small.id, "small"))
     dbsession.flush()
     big_id = big.id
     dbsession.expunge_all()
@@ -95,16 +73,19 @@ def crowded_department(dbsession) -> int:
 @pytest.fixture
 def many_departments(dbsession) -> dict[int, int]:
     """MANY departments with 1 to 3 employees each; returns id -> headcount."""
-    dbsession.execute(insert(Department), department_rows(MANY))
-    ids = dbsession.scalars(
-        select(Department.id).where(Department.name.like("Team %"))
-    ).all()
-    assert len(ids) == MANY
-    rows, headcount = [], {}
-    for n, department_id in enumerate(ids):
-        headcount[department_id] = n % 3 + 1
-        rows.extend(employee_rows(n % 3 + 1, department_id, f"d{department_id}x"))
-    dbsession.execute(insert(Employee), rows)
+    teams = [
+        DepartmentFactory.build(
+            name=f"Team {i:04d}",
+            created_at=BASE_TIME + timedelta(microseconds=i % 11),
+        )
+        for i in range(MANY)
+    ]
+    dbsession.add_all(teams)
+    dbsession.flush()
+    headcount = {}
+    for n, team in enumerate(teams):
+        headcount[team.id] = n % 3 + 1
+        dbsession.add_all(employees(n % 3 + 1, team.id, f"d{team.id}x"))
     dbsession.flush()
     dbsession.expunge_all()
     return headcount

@@ -1,42 +1,36 @@
 """POST /api/v1/departments/{id}/raise: one UPDATE, exact cents, all or none."""
 
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from sqlalchemy import event, select
 
-from company_service.models import Department, Employee
+from company_service.models import Employee
 from company_service.testing import bearer
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 
 @pytest.fixture
 def team(dbsession) -> dict:
     """Department A: active and inactive staff; department B: one person."""
-    a, b = Department(name="Raise A"), Department(name="Raise B")
-    dbsession.add_all([a, b])
-    dbsession.flush()
+    a, b = DepartmentFactory(name="Raise A"), DepartmentFactory(name="Raise B")
     salaries = {
-        "even": (a, 100_000_00, True),
-        "odd": (a, 1001, True),  # 10.01
-        "half": (a, 10, True),  # 0.10 * 1.05 = 0.105 -> 0.11
-        "asleep": (a, 50_000_00, False),
-        "elsewhere": (b, 70_000_00, True),
+        "even": (a, "100000.00", True),
+        "odd": (a, "10.01", True),
+        "half": (a, "0.10", True),  # 0.10 * 1.05 = 0.105 -> 0.11
+        "asleep": (a, "50000.00", False),
+        "elsewhere": (b, "70000.00", True),
     }
-    people = {}
-    for name, (department, cents, active) in salaries.items():
-        employee = Employee(
+    people = {
+        name: EmployeeFactory(
             first_name=name,
             last_name="Raise",
-            email=f"{name}@raise.example",
-            hire_date=date(2020, 1, 1),
-            salary_cents=cents,
+            salary=Decimal(salary),
             department_id=department.id,
             active=active,
         )
-        dbsession.add(employee)
-        people[name] = employee
-    dbsession.flush()
+        for name, (department, salary, active) in salaries.items()
+    }
     return {"a": a.id, "b": b.id, **people}
 
 

@@ -2,7 +2,7 @@
 the unit of work just wrote, or from a row of selected columns
 (schemas/rows.py), one at a time or a list at once."""
 
-from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -12,22 +12,14 @@ from company_service.schemas.employee import EmployeeOut
 from company_service.schemas.rows import from_row, from_rows
 from company_service.services.departments import WITH_COUNT
 from company_service.services.employees import EMPLOYEE_COLUMNS
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 
 def test_an_employee_from_its_object_or_its_row_is_the_same_json(dbsession):
     stored = [
-        Employee(
-            first_name="Ada",
-            last_name="Lovelace",
-            email=f"ada{n}@example.com",
-            title=None if n else "Countess",
-            hire_date=date(2024, 3, 1),
-            salary_cents=cents,
-        )
-        for n, cents in enumerate([0, 1, 10, 99_999_999_999])
+        EmployeeFactory(title=None if n else "Countess", salary=Decimal(salary))
+        for n, salary in enumerate(["0", "0.01", "0.10", "999999999.99"])
     ]
-    dbsession.add_all(stored)
-    dbsession.flush()
     rows = dbsession.execute(
         select(*EMPLOYEE_COLUMNS)
         .where(Employee.id.in_([e.id for e in stored]))
@@ -45,9 +37,7 @@ def test_an_employee_from_its_object_or_its_row_is_the_same_json(dbsession):
 
 
 def test_a_department_row_carries_its_count(dbsession):
-    department = Department(name="Counted")
-    dbsession.add(department)
-    dbsession.flush()
+    department = DepartmentFactory(name="Counted")
     row = dbsession.execute(WITH_COUNT.where(Department.id == department.id)).one()
     out = from_row(DepartmentOut, row)
     assert (out.id, out.name, out.employee_count) == (department.id, "Counted", 0)

@@ -1,37 +1,30 @@
 """GET /api/v1/stats/departments: exact figures, in one aggregate query."""
 
-from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import event
 
-from company_service.models import Department, Employee
 from company_service.testing import bearer
+from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 
 def test_per_department_figures_over_active_staff(
     testapp, reader_token, dbsession, engine
 ):
-    full, empty, asleep = (
-        Department(name=n) for n in ("Stats full", "Stats empty", "Stats asleep")
+    full, _empty, asleep = (
+        DepartmentFactory(name=f"Stats {n}") for n in ("full", "empty", "asleep")
     )
-    dbsession.add_all([full, empty, asleep])
-    dbsession.flush()
     staff = [
-        (full, 100_01, True),
-        (full, 200_02, True),
-        (full, 1, True),
-        (full, 999_99, False),
-        (asleep, 500_00, False),
+        (full, "100.01", True),
+        (full, "200.02", True),
+        (full, "0.01", True),
+        (full, "999.99", False),
+        (asleep, "500.00", False),
     ]
-    for i, (department, cents, active) in enumerate(staff):
-        dbsession.add(
-            Employee(
-                first_name="S", last_name=str(i), email=f"s{i}@stats.example",
-                hire_date=date(2020, 1, 1), salary_cents=cents,
-                department_id=department.id, active=active,
-            )
-        )  # fmt: skip
-    dbsession.flush()
+    for department, salary, active in staff:
+        EmployeeFactory(
+            salary=Decimal(salary), department_id=department.id, active=active
+        )
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):

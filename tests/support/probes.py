@@ -19,7 +19,7 @@ from pyramid.response import Response
 from sqlalchemy import DateTime, bindparam, select, text
 from sqlalchemy.exc import OperationalError
 
-from company_service.models import Department, Employee
+from company_service.models import Department, Employee, name_key
 from company_service.problems import problem_response
 from company_service.schemas.department import DepartmentIn
 from company_service.schemas.employee import EmployeeIn
@@ -89,7 +89,7 @@ def raw_sql_write(request: Request) -> dict[str, Any]:
     ).bindparams(bindparam("now", type_=DateTime()))
     request.dbsession.execute(
         statement,
-        {"name": body.name, "key": body.name.casefold(), "now": datetime(2026, 1, 1)},
+        {"name": body.name, "key": name_key(body.name), "now": datetime(2026, 1, 1)},
     )
     request.response.status_code = 201
     return {"name": body.name}

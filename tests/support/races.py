@@ -14,14 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, func, insert, select
+from sqlalchemy import Engine, Row, Table, func, select
 
-from company_service.models import Department, Employee, name_key, search_key
-from company_service.testing import Answer, LiveServer, committed
+from company_service.models import Department, Employee, email_key
+from company_service.testing import Answer, LiveServer
+from tests.support.factories import DepartmentFactory, EmployeeFactory, committed_rows
 
 BARRIER_SECONDS = 30
 
@@ -183,17 +183,8 @@ def play(env: Racers, scenario: Scenario) -> None:
 
 
 def add_department(engine: Engine, name: str) -> int:
-    now = datetime.now(UTC)
-    with committed(engine) as connection:
-        return connection.execute(
-            insert(departments).values(
-                name=name,
-                name_key=name_key(name),
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
+    with committed_rows(engine):
+        return DepartmentFactory(name=name).id
 
 
 def add_employee(
@@ -205,24 +196,16 @@ def add_employee(
     cents: int = 100_000_00,
     active: bool = True,
 ) -> int:
-    now = datetime.now(UTC)
-    with committed(engine) as connection:
-        return connection.execute(
-            insert(employees).values(
-                first_name="Race",
-                last_name="Runner",
-                email=email,
-                search_key=search_key("Race", "Runner", email),
-                hire_date=date(2020, 1, 1),
-                salary_cents=cents,
-                department_id=department_id,
-                manager_id=manager_id,
-                active=active,
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
+    with committed_rows(engine):
+        return EmployeeFactory(
+            first_name="Race",
+            last_name="Runner",
+            email=email,
+            salary_cents=cents,
+            department_id=department_id,
+            manager_id=manager_id,
+            active=active,
+        ).id
 
 
 def add_staffed_department(
@@ -258,7 +241,7 @@ def stored(env: Racers, *where: Any, node: int = 0) -> dict[int, Row[Any]]:
 
 
 def stored_by_email(env: Racers, email: str, node: int = 0) -> list[Row[Any]]:
-    return list(stored(env, employees.c.email == email.lower(), node=node).values())
+    return list(stored(env, employees.c.email == email_key(email), node=node).values())
 
 
 def count_stored(env: Racers, table: Table, *where: Any, node: int = 0) -> int:

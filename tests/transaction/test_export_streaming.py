@@ -7,18 +7,17 @@ the server does, and can stop half-way as a client that goes away does.
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 
 import pytest
 from pyramid.router import Router
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event
 from sqlalchemy.pool import Pool
 from webob import Request
 
 from company_service.db import dispose_engines
-from company_service.models import Employee, search_key
 from company_service.testing import bearer, make_app
 from tests.support.company import CSV
+from tests.support.factories import EmployeeFactory, committed_rows
 
 BATCH = 3
 
@@ -36,25 +35,8 @@ def pool(app: Router) -> Pool:
 
 
 def add_employees(engine: Engine, count: int) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "first_name": "Row",
-            "last_name": str(n),
-            "email": f"row{n}@example.com",
-            "hire_date": date(2024, 1, 1),
-            "salary_cents": 100 * n,
-            "active": True,
-            "search_key": search_key("Row", str(n), f"row{n}@example.com"),
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for n in range(count)
-    ]
-    if rows:
-        with engine.begin() as connection:
-            connection.execute(insert(Employee), rows)
+    with committed_rows(engine):
+        EmployeeFactory.create_batch(count)
 
 
 def call(app: Router, token: str, method: str = "GET"):

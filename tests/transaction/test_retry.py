@@ -11,16 +11,17 @@ import sqlite3
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from decimal import Decimal
 
 import pytest
 import webtest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from company_service.db import dispose_engines, is_transient
 from company_service.models import Department, Employee
 from company_service.testing import bearer, count_rows, make_app
+from tests.support.factories import EmployeeFactory, committed_rows
 
 PROBE = "/api/v1/_probe"
 
@@ -35,19 +36,8 @@ def needs(*dialects: str):
 
 @pytest.fixture
 def counter_employee(clean_database) -> int:
-    with clean_database.begin() as connection:
-        return connection.execute(
-            insert(Employee).values(
-                first_name="Count",
-                last_name="Er",
-                email="counter@example.com",
-                search_key="count\x1fer\x1fcounter@example.com",
-                hire_date=date(2024, 1, 1),
-                salary_cents=0,
-                active=True,
-                version=1,
-            )
-        ).inserted_primary_key[0]
+    with committed_rows(clean_database):
+        return EmployeeFactory(salary=Decimal(0)).id
 
 
 def race(app, token: str, employee_id: int) -> dict[str, webtest.TestResponse]:
@@ -196,17 +186,13 @@ def test_sqlite_a_writer_locked_out_throughout_gets_503_not_500(
 def test_a_real_mariadb_lock_wait_timeout_is_retried(engine):
     """Made by the server itself, so the driver's real error shape is tested."""
     needs("mysql", "mariadb")(engine)
+    lock_wait = Department.name == "lock-wait"
     with engine.connect() as holder, engine.connect() as waiter:
-        holder.exec_driver_sql("DELETE FROM departments WHERE name_key = 'lock-wait'")
-        holder.exec_driver_sql(
-            "INSERT INTO departments (name, name_key, created_at, updated_at, version)"
-            " VALUES ('lock', 'lock-wait', NOW(), NOW(), 1)"
-        )  # uncommitted: the holder keeps the row locked
+        # Uncommitted: the holder keeps the row locked.
+        holder.execute(insert(Department).values(name="lock-wait"))
         waiter.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
         with pytest.raises(OperationalError) as caught:
-            waiter.exec_driver_sql(
-                "UPDATE departments SET version = 2 WHERE name_key = 'lock-wait'"
-            )
+            waiter.execute(update(Department).where(lock_wait).values(version=2))
         holder.rollback()
     assert caught.value.orig.args[0] == 1205
     assert is_transient(caught.value)

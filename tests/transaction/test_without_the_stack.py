@@ -6,6 +6,7 @@ the partial write that follows.
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import transaction
 import zope.sqlalchemy
@@ -13,50 +14,33 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from company_service.models import Department, Employee, search_key
+from company_service.models import Department, Employee, insert_values, name_key
 from company_service.testing import bearer, count_rows
+from tests.support.factories import EmployeeFactory, committed_rows
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def employee_row(email: str, department_id: int) -> dict:
-    return {
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "email": email,
-        "search_key": search_key("Ada", "Lovelace", email),
-        "hire_date": date(2024, 1, 1),
-        "salary_cents": 100_00,
-        "department_id": department_id,
-        "active": True,
-        "created_at": NOW,
-        "updated_at": NOW,
-        "version": 1,
-    }
 
 
 def test_bare_connections_committing_step_by_step_leave_half_the_work(clean_database):
     """A new department and its first hire; the hire's email is taken."""
     engine = clean_database
-    with engine.begin() as setup:
-        setup.execute(insert(Employee).values(employee_row("taken@example.com", None)))
+    with committed_rows(engine):
+        EmployeeFactory(email="taken@example.com")
     with engine.connect() as connection:
         department_id = connection.execute(
-            insert(Department).values(
-                name="Half done",
-                name_key="half",
-                created_at=NOW,
-                updated_at=NOW,
-                version=1,
-            )
+            insert(Department).values(name="Half done")
         ).inserted_primary_key[0]
         connection.commit()  # "save what we have so far"
+        hire = {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "taken@example.com",
+            "hire_date": date(2024, 1, 1),
+            "salary": Decimal(100),
+            "department_id": department_id,
+        }
         try:
-            connection.execute(
-                insert(Employee).values(
-                    employee_row("taken@example.com", department_id)
-                )
-            )
+            connection.execute(insert(Employee).values(insert_values(hire)))
             connection.commit()
         except IntegrityError:
             connection.rollback()  # too late for the department
@@ -98,9 +82,9 @@ def test_zope_sqlalchemys_default_would_drop_a_raw_sql_write(clean_database):
             text(
                 "INSERT INTO departments"
                 " (name, name_key, created_at, updated_at, version)"
-                " VALUES ('Lost', 'lost', :now, :now, 1)"
+                " VALUES ('Lost', :key, :now, :now, 1)"
             ),
-            {"now": NOW.replace(tzinfo=None)},
+            {"key": name_key("Lost"), "now": NOW.replace(tzinfo=None)},
         )
     session.close()
     assert count_rows(clean_database, Department) == 0, "silently rolled back"
