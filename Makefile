@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The service alone (make run), then the dev extra: test, lint, benchmark tools.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 CONFIG ?= development.ini
 # Every install takes its versions from here; `make lock` re-pins it.
@@ -20,20 +22,24 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): setup.cfg pyproject.toml $(LOCK) | $(BIN)/python
+$(RUN_STAMP): setup.cfg pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade -c $(LOCK) pip
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e .
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install the package and test tools, pinned by the lock
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv: the package and its dev tools, pinned by the lock
 
 lock: | $(BIN)/python ## Re-pin requirements/constraints.txt to the newest versions setup.cfg allows
 	$(BIN)/python -m pip install --quiet -c $(LOCK) pip-tools
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(LOCK_ARGS) \
-	  --extra test --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --extra dev --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	  --output-file $(LOCK) setup.cfg
 
-initdb: $(STAMP) ## Migrate the development database to head and add sample data
+initdb: $(RUN_STAMP) ## Migrate the development database to head and add sample data
 	$(BIN)/company-service initdb $(CONFIG) --sample-data
 
 run: initdb ## Serve the API on http://localhost:6543 with development.ini
