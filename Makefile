@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 CONFIG ?= development.ini
+PORT ?= 6543
 # Every install takes its versions from here; `make lock` re-pins it.
 LOCK := requirements/constraints.txt
 # `make lock LOCK_ARGS=` keeps today's pins and only adds or drops what
@@ -42,12 +43,24 @@ lock: | $(BIN)/python ## Re-pin requirements/constraints.txt to the newest versi
 initdb: $(RUN_STAMP) ## Migrate the development database to head and add sample data
 	$(BIN)/company-service initdb $(CONFIG) --sample-data
 
-run: initdb ## Serve the API on http://localhost:6543 with development.ini
-	@echo
-	@echo "Get a token:   $(BIN)/company-service create-token $(CONFIG) --role editor"
-	@echo "First request: curl -H \"Authorization: Bearer <token>\" http://localhost:6543/api/v1/employees"
-	@echo
-	$(BIN)/pserve $(CONFIG)
+# host:port that $(CONFIG)'s [server:main] serves on, given http_port=$(PORT)
+# (an ini that names its port itself keeps it).
+define listen_address
+import sys, plaster
+server = plaster.get_settings(sys.argv[1], "server:main", defaults={"http_port": sys.argv[2]})
+default = f"{server.get('host', 'localhost')}:{server.get('port', 8080)}"
+print(server.get("listen", default).split()[0])
+endef
+export listen_address
+
+run: initdb ## Serve the API on http://localhost:6543, or PORT=...; CONFIG=... for another ini
+	@address=$$($(BIN)/python -c "$$listen_address" $(CONFIG) $(PORT)) && \
+	echo && \
+	echo "Get a token:   TOKEN=\$$($(BIN)/company-service create-token $(CONFIG) --role editor)" && \
+	echo "First request: curl -H \"Authorization: Bearer \$$TOKEN\" http://$$address/api/v1/employees" && \
+	echo "API docs:      http://$$address/api/v1/docs" && \
+	echo
+	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
 
 # $(call covered,ARGS): `coverage run ARGS` (its subprocesses measured too, see
 # [tool.coverage] in pyproject.toml), then one data file ($$COVERAGE_FILE, else
