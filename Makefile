@@ -16,8 +16,11 @@ LOCK_ARGS ?= --upgrade
 .DEFAULT_GOAL := help
 .PHONY: help install lock run initdb test test-cluster fuzz lint format bench bench-scaling clean
 
+# The first column as wide as the longest target's name.
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' \
+	  '{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+	  END { for (i = 1; i <= NR; i++) printf "  make %-" width "s  %s\n", name[i], text[i] }'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -53,7 +56,7 @@ print(server.get("listen", default).split()[0])
 endef
 export listen_address
 
-run: initdb ## Serve the API on http://localhost:6543, or PORT=...; CONFIG=... for another ini
+run: initdb ## Serve the API on http://localhost:6543 (PORT=... another port, CONFIG=... another ini)
 	@address=$$($(BIN)/python -c "$$listen_address" $(CONFIG) $(PORT)) && \
 	echo && \
 	echo "Get a token:   TOKEN=\$$($(BIN)/company-service create-token $(CONFIG) --role editor)" && \
