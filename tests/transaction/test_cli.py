@@ -109,6 +109,59 @@ def test_a_duplicate_token_name_is_refused(cli):
     assert "already exists" in line
 
 
+def active_tokens_named(engine, name: str) -> list[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                select(ApiToken.role).where(
+                    ApiToken.name == name, ApiToken.revoked_at.is_(None)
+                )
+            )
+        )
+
+
+def test_replace_gives_the_name_a_new_token_and_refuses_the_old(
+    cli, engine, real_app, app, monkeypatch
+):
+    def create(*extra: str) -> str:
+        created = cli("company-service", "create-token", TESTING_INI, *extra)
+        assert created.returncode == 0, created.stderr
+        assert "shown only this once" in created.stderr
+        assert "keeps only its hash" in created.stderr
+        return created.stdout.strip()
+
+    old = create("--role", "editor", "--name", "deploy")
+    cache = app.registry["token_cache"]
+    now = [0.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(old), status=200)
+
+    new = create("--role", "reader", "--name", "deploy", "--replace")
+    assert new != old
+    assert active_tokens_named(engine, "deploy") == ["reader"]
+    now[0] = cache.seconds  # past what the cache may still remember of the old
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(old), status=401)
+    whoami = real_app.get("/api/v1/_probe/whoami", headers=bearer(new), status=200)
+    assert whoami.json == {"name": "deploy", "role": "reader"}
+
+    # A revoked name, and a name never used, get a token the same way.
+    assert cli("company-service", "revoke-token", TESTING_INI, "deploy").returncode == 0
+    again = create("--role", "editor", "--name", "deploy", "--replace")
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(again), status=200)
+    assert active_tokens_named(engine, "deploy") == ["editor"]
+    create("--role", "editor", "--name", "fresh", "--replace")
+    assert active_tokens_named(engine, "fresh") == ["editor"]
+
+
+def test_without_a_name_each_token_gets_a_fresh_one(cli, engine):
+    for _ in range(2):
+        created = cli(
+            "company-service", "create-token", TESTING_INI, "--role", "reader"
+        )
+        assert created.returncode == 0, created.stderr
+    assert count_rows(engine, ApiToken, ApiToken.revoked_at.is_(None)) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "status", "says"),
     [
@@ -121,6 +174,7 @@ def test_a_duplicate_token_name_is_refused(cli):
             1,
             "1 to 100",
         ),
+        (("create-token", TESTING_INI, "--role", "reader", "--replace"), 2, "--name"),
     ],
     ids=[
         "unknown-role",
@@ -128,6 +182,7 @@ def test_a_duplicate_token_name_is_refused(cli):
         "unknown-token",
         "unknown-command",
         "empty-name",
+        "replace-without-name",
     ],
 )
 def test_bad_input_is_one_clear_line(cli, args, status, says):
