@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -189,16 +190,38 @@ def import_csv(args: argparse.Namespace) -> None:
     print(f"imported {count} employees from {args.file}", file=sys.stderr)
 
 
+DESCRIPTION = "Set up and manage the database of company_service."
+EPILOG = (
+    "Each command takes the service's ini file, e.g. development.ini;"
+    " DATABASE_URL, when set, overrides its sqlalchemy.url."
+    f" '{PROG} COMMAND --help' describes a command."
+)
+
+
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description=__doc__.partition("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version('company_service')}",
+        help="show the version and exit",
+    )
+    commands = parser.add_subparsers(
+        title="commands",
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="one of:",
+    )
 
     def add(
         name: str, handler: Callable[[argparse.Namespace], None], help: str
     ) -> ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument(
-            "config_uri", metavar="CONFIG_URI", help="e.g. development.ini"
+            "config_uri",
+            metavar="CONFIG_URI",
+            help="the service's ini file, e.g. development.ini",
         )
         sub.set_defaults(handler=handler)
         return sub
@@ -225,7 +248,7 @@ def build_parser() -> ArgumentParser:
         help="if a token has this --name, revoke it and give the name the new one",
     )
     sub = add("revoke-token", revoke_token, "revoke the API token with this name")
-    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("name", metavar="NAME", help="the name create-token gave it")
     sub = add("import-csv", import_csv, "import employees from the export's CSV")
     sub.add_argument("file", metavar="FILE", help="a file as GET employees.csv gives")
     return parser

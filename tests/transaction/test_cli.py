@@ -1,6 +1,9 @@
 """The company-service command and pshell, run as real processes."""
 
+import re
 import subprocess
+from importlib.metadata import version
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -187,6 +190,44 @@ def test_without_a_name_each_token_gets_a_fresh_one(cli, engine):
 )
 def test_bad_input_is_one_clear_line(cli, args, status, says):
     assert says in assert_one_line_error(cli("company-service", *args), status)
+
+
+# In a --help: a section's title, and an argument's first line (its help, if
+# any, after two spaces or on the lines below, indented further).
+SECTION = re.compile(r"[a-z][a-z ]*:")
+ARGUMENT = re.compile(r" {2,4}(\S+(?: \S+)*)( {2,}\S.*)?")
+
+
+def arguments_without_help(text: str) -> list[str]:
+    missing, in_section = [], False
+    lines = [*text.splitlines(), ""]
+    for line, following in pairwise(lines):
+        if SECTION.fullmatch(line):
+            in_section = True
+        elif not line.startswith(" "):  # a blank line or the epilog
+            in_section = False
+        elif not in_section or not (argument := ARGUMENT.fullmatch(line)):
+            continue
+        elif not argument[2] and not following.startswith(" " * 6):
+            missing.append(argument[1])
+    return missing
+
+
+@pytest.mark.parametrize(
+    "command", ["", "initdb", "create-token", "revoke-token", "import-csv"]
+)
+def test_help_is_plain_text_with_a_line_for_every_argument(command):
+    result = run("company-service", *command.split(), "--help", database_url="")
+    assert result.returncode == 0, result.stderr
+    assert "usage: company-service" in result.stdout
+    assert "``" not in result.stdout and ":class:" not in result.stdout
+    assert arguments_without_help(result.stdout) == []
+
+
+def test_version_is_the_installed_distribution_s():
+    result = run("company-service", "--version", database_url="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"company-service {version('company_service')}\n"
 
 
 def test_an_unreachable_database_is_one_clear_line():
