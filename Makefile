@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The service alone (make run), then the dev extra: test, lint, benchmark tools.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 CONFIG ?= development.ini
+PORT ?= 6543
 # Every install takes its versions from here; `make lock` re-pins it.
 LOCK := requirements/constraints.txt
 # `make lock LOCK_ARGS=` keeps today's pins and only adds or drops what
@@ -13,35 +16,54 @@ LOCK_ARGS ?= --upgrade
 .DEFAULT_GOAL := help
 .PHONY: help install lock run initdb test test-cluster fuzz lint format bench bench-scaling clean
 
+# The first column as wide as the longest target's name.
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' \
+	  '{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+	  END { for (i = 1; i <= NR; i++) printf "  make %-" width "s  %s\n", name[i], text[i] }'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): setup.cfg pyproject.toml $(LOCK) | $(BIN)/python
+$(RUN_STAMP): setup.cfg pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade -c $(LOCK) pip
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e .
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install the package and test tools, pinned by the lock
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv: the package and its dev tools, pinned by the lock
 
 lock: | $(BIN)/python ## Re-pin requirements/constraints.txt to the newest versions setup.cfg allows
 	$(BIN)/python -m pip install --quiet -c $(LOCK) pip-tools
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(LOCK_ARGS) \
-	  --extra test --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --extra dev --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	  --output-file $(LOCK) setup.cfg
 
-initdb: $(STAMP) ## Migrate the development database to head and add sample data
+initdb: $(RUN_STAMP) ## Migrate the development database to head and add sample data
 	$(BIN)/company-service initdb $(CONFIG) --sample-data
 
-run: initdb ## Serve the API on http://localhost:6543 with development.ini
-	@echo
-	@echo "Get a token:   $(BIN)/company-service create-token $(CONFIG) --role editor"
-	@echo "First request: curl -H \"Authorization: Bearer <token>\" http://localhost:6543/api/v1/employees"
-	@echo
-	$(BIN)/pserve $(CONFIG)
+# host:port that $(CONFIG)'s [server:main] serves on, given http_port=$(PORT)
+# (an ini that names its port itself keeps it).
+define listen_address
+import sys, plaster
+server = plaster.get_settings(sys.argv[1], "server:main", defaults={"http_port": sys.argv[2]})
+default = f"{server.get('host', 'localhost')}:{server.get('port', 8080)}"
+print(server.get("listen", default).split()[0])
+endef
+export listen_address
+
+run: initdb ## Serve the API on http://localhost:6543 (PORT=... another port, CONFIG=... another ini)
+	@address=$$($(BIN)/python -c "$$listen_address" $(CONFIG) $(PORT)) && \
+	echo && \
+	echo "Get a token:   TOKEN=\$$($(BIN)/company-service create-token $(CONFIG) --role editor)" && \
+	echo "First request: curl -H \"Authorization: Bearer \$$TOKEN\" http://$$address/api/v1/employees" && \
+	echo "API docs:      http://$$address/api/v1/docs" && \
+	echo
+	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
 
 # $(call covered,ARGS): `coverage run ARGS` (its subprocesses measured too, see
 # [tool.coverage] in pyproject.toml), then one data file ($$COVERAGE_FILE, else

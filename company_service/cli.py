@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -89,21 +90,39 @@ def initdb(args: argparse.Namespace) -> None:
 
 
 def create_token(args: argparse.Namespace) -> None:
+    """A new token: under a fresh name, or with ``--replace`` in place of the
+    token of that name (revoked or not), in one transaction."""
     name = args.name if args.name is not None else f"{args.role}-{secrets.token_hex(4)}"
     if not 1 <= len(name.strip()) <= 100:
         raise CommandError("a token name is 1 to 100 characters")
     token = new_token()
     try:
         with app_session(args.config_uri) as session:
-            session.add(
-                ApiToken(name=name, role=args.role, token_hash=hash_token(token))
-            )
+            old: ApiToken | None = None
+            if args.replace:
+                old = session.scalars(
+                    select(ApiToken).where(ApiToken.name == name).with_for_update()
+                ).one_or_none()
+            if old is None:
+                session.add(
+                    ApiToken(name=name, role=args.role, token_hash=hash_token(token))
+                )
+            else:  # the name keeps its row: the old token's hash is gone
+                old.role, old.token_hash = args.role, hash_token(token)
+                old.created_at, old.revoked_at = datetime.now(UTC), None
             session.flush()
     except IntegrityError:
-        raise CommandError(f"a token named {name!r} already exists") from None
+        if args.replace:  # another command created it between our read and write
+            raise CommandError(f"a token named {name!r} was just created") from None
+        raise CommandError(
+            f"a token named {name!r} already exists (--replace replaces it)"
+        ) from None
     print(token)
+    database = make_url(database_url(get_appsettings(args.config_uri)))
     print(
-        f"created {args.role} token {name!r}; it is shown only this once",
+        f"{'replaced' if old else 'created'} {args.role} token {name!r}: shown only"
+        f" this once; the database keeps only its hash"
+        f" ({database.render_as_string(hide_password=True)}, table api_tokens)",
         file=sys.stderr,
     )
 
@@ -171,16 +190,38 @@ def import_csv(args: argparse.Namespace) -> None:
     print(f"imported {count} employees from {args.file}", file=sys.stderr)
 
 
+DESCRIPTION = "Set up and manage the database of company_service."
+EPILOG = (
+    "Each command takes the service's ini file, e.g. development.ini;"
+    " DATABASE_URL, when set, overrides its sqlalchemy.url."
+    f" '{PROG} COMMAND --help' describes a command."
+)
+
+
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description=__doc__.partition("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version('company_service')}",
+        help="show the version and exit",
+    )
+    commands = parser.add_subparsers(
+        title="commands",
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="one of:",
+    )
 
     def add(
         name: str, handler: Callable[[argparse.Namespace], None], help: str
     ) -> ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument(
-            "config_uri", metavar="CONFIG_URI", help="e.g. development.ini"
+            "config_uri",
+            metavar="CONFIG_URI",
+            help="the service's ini file, e.g. development.ini",
         )
         sub.set_defaults(handler=handler)
         return sub
@@ -192,12 +233,22 @@ def build_parser() -> ArgumentParser:
         help="add sample departments and employees",
     )
     sub = add("create-token", create_token, "create an API token and print it")
-    sub.add_argument("--role", required=True, choices=ROLES)
+    sub.add_argument(
+        "--role",
+        required=True,
+        choices=ROLES,
+        help="reader may read; editor may also change data",
+    )
     sub.add_argument(
         "--name", help="a unique name, used to revoke it (default: generated)"
     )
+    sub.add_argument(
+        "--replace",
+        action="store_true",
+        help="if a token has this --name, revoke it and give the name the new one",
+    )
     sub = add("revoke-token", revoke_token, "revoke the API token with this name")
-    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("name", metavar="NAME", help="the name create-token gave it")
     sub = add("import-csv", import_csv, "import employees from the export's CSV")
     sub.add_argument("file", metavar="FILE", help="a file as GET employees.csv gives")
     return parser
@@ -212,7 +263,10 @@ def describe_database_error(config_uri: str, error: SQLAlchemyError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "replace", False) and args.name is None:
+        parser.error("--replace needs --name: the name whose token it replaces")
     try:
         config_path(args.config_uri)
         args.handler(args)

@@ -18,6 +18,7 @@ ID = r"{id:[0-9]+}"  # ASCII digits: \d also matches fullwidth ones, int() too
 
 
 def includeme(config: Configurator) -> None:
+    config.add_route("index", "/")
     config.add_route("healthz", "/healthz")
     config.add_route("readyz", "/readyz")
 

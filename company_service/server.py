@@ -21,16 +21,23 @@ and rolling restarts"). A second SIGTERM stops at once.
 The listeners' connections are served as HTTP/1.1 wants (``waitress_framing``):
 kept open after streamed, 204 and 304 answers, and a HEAD gets no body bytes.
 
+A port another program holds is one line on stderr and exit status 2,
+not waitress's traceback.
+
 Used from the ini files as ``[server:main] use = egg:company_service#waitress``.
 """
 
 import _thread
+import errno
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
+from waitress.adjustments import Adjustments
 from waitress.server import create_server
 
 from .views.health import DRAINING_KEY
@@ -53,12 +60,40 @@ def announcing(app: WSGIApp, draining: threading.Event) -> WSGIApp:
     return with_drain_flag
 
 
+def exit_port_in_use(global_conf: dict[str, Any], settings: dict[str, Any]) -> NoReturn:
+    """Say which port is taken and how to pick another, then exit with 2.
+
+    ``os._exit``: pserve catches SystemExit from a server runner and exits
+    with 0; nothing has been served, so there is nothing to tidy up.
+    """
+    ports = sorted({address[-1][1] for address in Adjustments(**settings).listen})
+    named = " and ".join(str(port) for port in ports)
+    config = os.path.relpath(global_conf.get("__file__", "development.ini"))
+    if str(global_conf.get("http_port")) in map(str, ports):
+        make = "" if config == "development.ini" else f"CONFIG={config} "
+        how = f"`pserve {config} http_port=...` (or `make run {make}PORT=...`)"
+    else:
+        how = f"the listen setting of [server:main] in {config}"
+    print(
+        f"pserve: port {named} is already in use; choose another with {how}",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
+
+
 def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) -> int:
     grace = float(settings.pop("shutdown_grace_seconds", 10))
     drain = float(settings.pop("drain_seconds", 0))
     draining = threading.Event()
     sockets: dict[int, Any] = {}  # waitress's listeners and connections
-    server = create_server(announcing(app, draining), map=sockets, **settings)
+    try:
+        server = create_server(announcing(app, draining), map=sockets, **settings)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        exit_port_in_use(global_conf or {}, settings)
     use_http11_framing(sockets)
 
     def drain_then_stop() -> None:

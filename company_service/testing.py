@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import plaster
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings
@@ -242,10 +243,15 @@ def live_server(
     }
     app_lines = "".join(f"{k} = {v}\n" for k, v in app_options.items())
     server_lines = "".join(f"{k} = {v}\n" for k, v in (server_options or {}).items())
+    # waitress takes listen, or host and port, never both: override what
+    # the ini sets (development.ini's port comes from http_port).
+    if "listen" in plaster.get_settings(str(ini), "server:main"):
+        address = f"listen = 127.0.0.1:{port}\n"
+    else:
+        address = f"host = 127.0.0.1\nport = {port}\n"
     config.write_text(
         f"[app:main]\nuse = config:{ini}#main\n{app_lines}\n"
-        f"[server:main]\nuse = config:{ini}#main\nlisten = 127.0.0.1:{port}\n"
-        f"{server_lines}"
+        f"[server:main]\nuse = config:{ini}#main\n{address}{server_lines}"
     )
     log_path = workdir / f"server-{port}.log"
     log = log_path.open("wb")  # a pipe nobody reads would fill

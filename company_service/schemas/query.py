@@ -34,7 +34,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 from ..paging import Sort, SortField, parse_sort
 from ..services.departments import SORT_FIELDS as DEPARTMENT_SORTS
 from ..services.employees import SORT_FIELDS as EMPLOYEE_SORTS
-from .types import MAX_ID, ONE_LINE, IsoDate
+from .types import MAX_ID, ONE_LINE, IsoDate, contract_message
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -180,7 +180,7 @@ class QueryModel(BaseModel):
     def explain(cls, error: ErrorDetails) -> str:
         """The client's message for ``error``: an unknown name lists the known."""
         if error["type"] != "extra_forbidden":
-            return error["msg"]
+            return contract_message(error)
         name = str(error["loc"][0])
         if name in cls.refused:
             return cls.refused[name]

@@ -58,6 +58,17 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Index(BaseModel):
+    """Where to start: the service's documents and its health checks."""
+
+    service: str
+    version: str
+    docs: str = Field(description="the API's documentation page (HTML)")
+    openapi: str = Field(description="the OpenAPI 3.1 document")
+    healthz: str = Field(description="liveness: the process answers")
+    readyz: str = Field(description="readiness: the database answers")
+
+
 class ApiInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 

@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from ..models import email_key
 
@@ -143,6 +144,31 @@ IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
 # controls).
 ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 NO_NUL = r"^[^\x00]*$"
+# What a client is told when a pattern refuses a value: what the pattern
+# means, not the regular expression.
+PATTERN_MESSAGES = {
+    ONE_LINE: "must be one line, with no control characters",
+    NO_NUL: "must not contain the NUL character (U+0000)",
+}
+
+
+def contract_message(error: ErrorDetails) -> str:
+    """pydantic's message for ``error``, in JSON's words rather than naming a
+    model class (a body or item that is not an object) or a Python type, never
+    showing a regular expression (a pattern), and without the "Value error, "
+    before a validator's own words. Needs the error's context."""
+    kind, context = error["type"], error.get("ctx", {})
+    if kind == "model_type":
+        return "must be a JSON object"
+    if kind == "list_type":
+        return "must be a JSON array"
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(
+            str(context.get("pattern")), "contains a character that is not allowed here"
+        )
+    if kind == "value_error" and isinstance(context.get("error"), ValueError):
+        return str(context["error"])
+    return error["msg"]
 
 
 def as_email_key(value: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Engine, Select, select, type_coerce
 from ..models import insert_values
 from ..paging import Sort
 from ..schemas.employee import EmployeeIn, EmployeeOut
-from ..schemas.types import MAX_ID, cents_text, naive_utc_timestamp
+from ..schemas.types import MAX_ID, cents_text, contract_message, naive_utc_timestamp
 from .employees import EmployeeFilters, employees
 
 FIELDS = tuple(EmployeeOut.model_fields)  # the representation's names, in order
@@ -251,7 +251,7 @@ def parse_row(line: int, record: list[str]) -> tuple[dict[str, Any], int | None]
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise BadLine(line, f"{where}: {first['msg']}") from None
+        raise BadLine(line, f"{where}: {contract_message(first)}") from None
     values = insert_values(data.model_dump())
     manager = values.pop("manager_id")
     values.update(

@@ -19,6 +19,7 @@ from pyramid.httpexceptions import (
 from pyramid.request import Request
 
 from ..body_limit import max_body_bytes
+from ..schemas.types import contract_message
 from ..services.errors import InvalidInput
 
 JSON = frozenset({"application/json"})
@@ -98,16 +99,12 @@ def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
         raise HTTPBadRequest(detail=f"the body is not valid JSON: {error}") from None
 
 
-def pydantic_message(error: ErrorDetails) -> str:
-    return error["msg"]
-
-
 def validate(
     model: type[M],
     data: Any,
     *,
     loc: tuple[Any, ...] = ("body",),
-    explain: Callable[[ErrorDetails], str] = pydantic_message,
+    explain: Callable[[ErrorDetails], str] = contract_message,
 ) -> M:
     """Validate ``data`` against ``model``, reporting every error at once.
 
@@ -120,7 +117,7 @@ def validate(
         raise InvalidInput(
             [
                 {"loc": [*loc, *e["loc"]], "msg": explain(e), "type": e["type"]}
-                for e in error.errors(include_url=False, include_context=False)
+                for e in error.errors(include_url=False)
             ]
         ) from None
 

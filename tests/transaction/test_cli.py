@@ -1,6 +1,9 @@
 """The company-service command and pshell, run as real processes."""
 
+import re
 import subprocess
+from importlib.metadata import version
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -109,6 +112,59 @@ def test_a_duplicate_token_name_is_refused(cli):
     assert "already exists" in line
 
 
+def active_tokens_named(engine, name: str) -> list[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                select(ApiToken.role).where(
+                    ApiToken.name == name, ApiToken.revoked_at.is_(None)
+                )
+            )
+        )
+
+
+def test_replace_gives_the_name_a_new_token_and_refuses_the_old(
+    cli, engine, real_app, app, monkeypatch
+):
+    def create(*extra: str) -> str:
+        created = cli("company-service", "create-token", TESTING_INI, *extra)
+        assert created.returncode == 0, created.stderr
+        assert "shown only this once" in created.stderr
+        assert "keeps only its hash" in created.stderr
+        return created.stdout.strip()
+
+    old = create("--role", "editor", "--name", "deploy")
+    cache = app.registry["token_cache"]
+    now = [0.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(old), status=200)
+
+    new = create("--role", "reader", "--name", "deploy", "--replace")
+    assert new != old
+    assert active_tokens_named(engine, "deploy") == ["reader"]
+    now[0] = cache.seconds  # past what the cache may still remember of the old
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(old), status=401)
+    whoami = real_app.get("/api/v1/_probe/whoami", headers=bearer(new), status=200)
+    assert whoami.json == {"name": "deploy", "role": "reader"}
+
+    # A revoked name, and a name never used, get a token the same way.
+    assert cli("company-service", "revoke-token", TESTING_INI, "deploy").returncode == 0
+    again = create("--role", "editor", "--name", "deploy", "--replace")
+    real_app.get("/api/v1/_probe/whoami", headers=bearer(again), status=200)
+    assert active_tokens_named(engine, "deploy") == ["editor"]
+    create("--role", "editor", "--name", "fresh", "--replace")
+    assert active_tokens_named(engine, "fresh") == ["editor"]
+
+
+def test_without_a_name_each_token_gets_a_fresh_one(cli, engine):
+    for _ in range(2):
+        created = cli(
+            "company-service", "create-token", TESTING_INI, "--role", "reader"
+        )
+        assert created.returncode == 0, created.stderr
+    assert count_rows(engine, ApiToken, ApiToken.revoked_at.is_(None)) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "status", "says"),
     [
@@ -121,6 +177,7 @@ def test_a_duplicate_token_name_is_refused(cli):
             1,
             "1 to 100",
         ),
+        (("create-token", TESTING_INI, "--role", "reader", "--replace"), 2, "--name"),
     ],
     ids=[
         "unknown-role",
@@ -128,10 +185,49 @@ def test_a_duplicate_token_name_is_refused(cli):
         "unknown-token",
         "unknown-command",
         "empty-name",
+        "replace-without-name",
     ],
 )
 def test_bad_input_is_one_clear_line(cli, args, status, says):
     assert says in assert_one_line_error(cli("company-service", *args), status)
+
+
+# In a --help: a section's title, and an argument's first line (its help, if
+# any, after two spaces or on the lines below, indented further).
+SECTION = re.compile(r"[a-z][a-z ]*:")
+ARGUMENT = re.compile(r" {2,4}(\S+(?: \S+)*)( {2,}\S.*)?")
+
+
+def arguments_without_help(text: str) -> list[str]:
+    missing, in_section = [], False
+    lines = [*text.splitlines(), ""]
+    for line, following in pairwise(lines):
+        if SECTION.fullmatch(line):
+            in_section = True
+        elif not line.startswith(" "):  # a blank line or the epilog
+            in_section = False
+        elif not in_section or not (argument := ARGUMENT.fullmatch(line)):
+            continue
+        elif not argument[2] and not following.startswith(" " * 6):
+            missing.append(argument[1])
+    return missing
+
+
+@pytest.mark.parametrize(
+    "command", ["", "initdb", "create-token", "revoke-token", "import-csv"]
+)
+def test_help_is_plain_text_with_a_line_for_every_argument(command):
+    result = run("company-service", *command.split(), "--help", database_url="")
+    assert result.returncode == 0, result.stderr
+    assert "usage: company-service" in result.stdout
+    assert "``" not in result.stdout and ":class:" not in result.stdout
+    assert arguments_without_help(result.stdout) == []
+
+
+def test_version_is_the_installed_distribution_s():
+    result = run("company-service", "--version", database_url="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"company-service {version('company_service')}\n"
 
 
 def test_an_unreachable_database_is_one_clear_line():

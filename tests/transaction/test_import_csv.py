@@ -286,7 +286,11 @@ BAD_LINES = {
     ),
     "empty-file": (lambda t: "", 1, "the header must be .+"),
     # A quoted field over two physical lines: reported where it starts.
-    "spans-lines": (lambda t: edit(t, 3, title="two\nlines"), 3, "title: .+"),
+    "spans-lines": (
+        lambda t: edit(t, 3, title="two\nlines"),
+        3,
+        "title: must be one line, with no control characters",
+    ),
 }
 
 
