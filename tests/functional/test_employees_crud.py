@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from company_service.models import Department
+from company_service.models import Department, Employee
 from company_service.testing import bearer
 from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
 from tests.support.company import HEADER
