@@ -35,7 +35,11 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     # 10, which this raise would then not see (the race test caught it on
     # PostgreSQL). Once the locks are held, the UPDATE's snapshot is newer
     # than every raise that committed before, and none can commit after.
-    session.execute(select(Employee.id).where(*staff).with_for_update())
+    # In id order: two raises then lock in the same order, and the second
+    # waits for the first instead of deadlocking with it half-way.
+    session.execute(
+        select(Employee.id).where(*staff).order_by(Employee.id).with_for_update()
+    )
     factor = SCALE + int(percent.scaleb(4))
     raised = (Employee.salary_cents * factor + SCALE // 2) // SCALE
     statement = (
