@@ -14,7 +14,7 @@ LOCK := requirements/constraints.txt
 LOCK_ARGS ?= --upgrade
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run initdb test test-cluster fuzz lint format bench bench-scaling clean
+.PHONY: help install lock run initdb test test-cluster fuzz lint format bench bench-peers bench-scaling clean
 
 # The first column as wide as the longest target's name.
 help: ## List the targets
@@ -100,6 +100,13 @@ format: $(STAMP) ## Reformat and fix what ruff can fix
 bench: $(STAMP) ## This tree vs BASE=<commit>'s service (else a bare-Core baseline), side by side (needs wrk)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/run.py $(if $(BASE),--base $(BASE)) $(BENCH_ARGS)
+
+# The side-by-side harness of ../shared/peers (its README), run on this tree.
+PEERS ?= ../shared/peers
+PEERS_HOME ?= $(CURDIR)/.peers
+PEERS_ARGS ?= --db postgresql -n 100000 --duration 10 --rounds 2
+bench-peers: $(STAMP) ## This service beside Flask-SQLAlchemy, FastAPI, the cookiecutter app and bare Core (../shared/peers)
+	PEERS=$(PEERS) PEERS_HOME=$(PEERS_HOME) PROJECT=$(CURDIR) PYTHON=$(PYTHON) bench/peers.sh $(PEERS_ARGS)
 
 bench-scaling: $(STAMP) ## docs/scaling.md's figures: 1 vs 2 processes, standby reads, Galera 1 vs 2 nodes (root, wrk, haproxy)
 	@command -v wrk >/dev/null || { echo "make bench-scaling needs wrk: apt-get install wrk"; exit 1; }
