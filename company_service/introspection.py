@@ -1,7 +1,5 @@
-"""What the registered views say about the routes: which methods each route
-answers (for 405's ``Allow``, CORS and the OpenAPI document), and that every
-routed view declares a permission. Read from Pyramid's introspector, so it
-covers views added by decorator and by ``config.add_view`` alike."""
+"""What the registered views say about the routes, read from Pyramid's
+introspector: the methods each answers, and that each declares a permission."""
 
 from typing import Any
 
@@ -33,11 +31,8 @@ def view_methods(view: dict[str, Any]) -> tuple[str, ...]:
 
 
 def require_permissions(config: Configurator) -> None:
-    """Refuse to start with a routed view that declares no permission.
-
-    ``api_view`` checks views registered by decorator; this also catches
-    ``config.add_view`` calls, from this package or an included one.
-    """
+    """Refuse to start with a routed view that declares no permission,
+    however it was added."""
     config.commit()
     for view in route_views(config.registry):
         if view["permission"] is None:

@@ -4,13 +4,14 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, event
+from sqlalchemy import Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import (
     TABLE_ARGS,
     Base,
     UTCDateTime,
+    before_write,
     created_time,
     derived,
     fold,
@@ -20,12 +21,8 @@ from .meta import (
 
 
 def name_key(name: str) -> str:
-    """The case-insensitive identity of a name, as the unique index sees it.
-
-    A digest of the folded name: folding can make a name many times longer
-    (one Arabic ligature folds to 18 characters), and a fixed width keeps the
-    unique index within every database's key-length limit.
-    """
+    """The case-insensitive identity of a name, as the unique index sees it:
+    a digest, since folding can make a name many times longer."""
     return hashlib.sha256(fold(name).encode()).hexdigest()
 
 
@@ -59,7 +56,6 @@ class Department(Base):
         return f"<Department {self.id} {self.name!r}>"
 
 
-@event.listens_for(Department, "before_insert")
-@event.listens_for(Department, "before_update")
+@before_write(Department)
 def _keep_name_key(_mapper: Any, _connection: Any, department: Department) -> None:
     department.name_key = name_key(department.name)
