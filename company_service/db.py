@@ -208,8 +208,7 @@ Handler = Callable[[Request], Response]
 
 def back_off_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """Jitter before a replayed attempt, doubling per attempt, so collided
-    requests do not collide again in step (docs/transactions.md, "Retries
-    are the backstop")."""
+    requests do not collide again in step."""
     base_seconds = float(registry.settings.get("retry.backoff_ms", 20)) / 1000
 
     def back_off_tween(request: Request) -> Response:
@@ -255,7 +254,7 @@ def includeme(config: Configurator) -> None:
         )
     config.registry["db.writer_engine"] = writer
     factory = sessionmaker()
-    # "changed": a text() or Core write commits too (docs/transactions.md).
+    # "changed": a text() or Core write commits too.
     zope.sqlalchemy.register(
         factory, initial_state="changed", transaction_manager=transaction.manager
     )

@@ -50,7 +50,7 @@ def add_standard_headers(request: Request, response: Response) -> None:
 def standard_headers_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
-    """The outermost tween (docs/DESIGN.md, "The tweens, outermost first")."""
+    """The outermost tween: it sees every answer, after commit or abort."""
 
     def standard_headers_tween(request: Request) -> Response:
         response = handler(request)

@@ -34,8 +34,7 @@ from .meta import (
 MAX_SALARY_CENTS = 10**12
 SEARCH_KEY_SEPARATOR = "\x1f"
 
-# Derived columns, each computed here only: docs/DESIGN.md, "This service:
-# one way to do each thing".
+# The derived columns, each computed here and nowhere else.
 
 
 def email_key(email: str) -> str:
