@@ -1,23 +1,12 @@
 """Departments: a name unique regardless of case."""
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import (
-    TABLE_ARGS,
-    Base,
-    UTCDateTime,
-    before_write,
-    created_time,
-    derived,
-    fold,
-    text,
-    utcnow,
-)
+from .meta import TABLE_ARGS, Base, Versioned, before_write, derived, fold, text
 
 
 def name_key(name: str) -> str:
@@ -29,7 +18,7 @@ def name_key(name: str) -> str:
 KEY_DEFAULT = derived(name_key, "name")
 
 
-class Department(Base):
+class Department(Versioned, Base):
     __tablename__ = "departments"
     __table_args__ = (
         # The contract's sorts are (field, id): each has its own index.
@@ -43,14 +32,6 @@ class Department(Base):
     # Kept by the flush events below; the default is for an INSERT statement.
     name_key: Mapped[str] = mapped_column(text(64), unique=True, default=KEY_DEFAULT)
     description: Mapped[str | None] = mapped_column(text(2000))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=created_time, onupdate=utcnow
-    )
-    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Department {self.id} {self.name!r}>"

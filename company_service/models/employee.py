@@ -1,7 +1,7 @@
 """Employees: each in at most one department, reporting to at most one manager."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,6 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,14 +18,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .meta import (
     TABLE_ARGS,
     Base,
-    UTCDateTime,
+    Versioned,
     before_write,
-    created_time,
     derived,
     fold,
     long_text,
     text,
-    utcnow,
 )
 
 # 0 <= salary < 10^10, held as whole cents so sums and raises are exact on
@@ -66,7 +63,7 @@ def insert_values(fields: Mapping[str, Any]) -> dict[str, Any]:
 SEARCH_KEY_DEFAULT = derived(search_key, "first_name", "last_name", "email")
 
 
-class Employee(Base):
+class Employee(Versioned, Base):
     __tablename__ = "employees"
     __table_args__ = (
         CheckConstraint(
@@ -100,19 +97,12 @@ class Employee(Base):
     )
     active: Mapped[bool] = mapped_column(default=True)
     search_key: Mapped[str] = mapped_column(long_text(), default=SEARCH_KEY_DEFAULT)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=created_time, onupdate=utcnow
-    )
-    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
-    version: Mapped[int] = mapped_column(Integer, default=1)
     # Flipped by each management-chain check that walks the row, so Galera
     # certifies what it read (docs/transactions.md, "Past one server").
+    # Last, after Versioned's columns, as the migration added it.
     chain_stamp: Mapped[int] = mapped_column(
-        SmallInteger, default=0, server_default="0"
+        SmallInteger, default=0, server_default="0", sort_order=1
     )
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def salary(self) -> Decimal:
