@@ -70,35 +70,31 @@ def server_gone(error: DBAPIError) -> bool:
     return _server_says(error.orig, POSTGRES_GONE, MYSQL_GONE)
 
 
-def unique_violation(error: DBAPIError) -> bool:
+def _refused_by(
+    error: DBAPIError, sqlstate: str, mysql_errno: int, sqlite_message: str
+) -> bool:
     orig = error.orig
     if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23505"
-    if isinstance(orig, pymysql.err.IntegrityError):
-        return _mysql_errno(orig) == MYSQL_DUPLICATE_ENTRY
-    if isinstance(orig, sqlite3.IntegrityError):
-        return str(orig).startswith("UNIQUE constraint failed")
-    return False
+        return orig.sqlstate == sqlstate
+    if isinstance(orig, pymysql.err.MySQLError):
+        return _mysql_errno(orig) == mysql_errno
+    return isinstance(orig, sqlite3.Error) and str(orig).startswith(sqlite_message)
+
+
+def unique_violation(error: DBAPIError) -> bool:
+    return _refused_by(
+        error, "23505", MYSQL_DUPLICATE_ENTRY, "UNIQUE constraint failed"
+    )
 
 
 def missing_reference(error: DBAPIError) -> bool:
     """A row written refers, by a foreign key, to a row that does not exist.
     (SQLite says only that some foreign key failed.)"""
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23503"
-    if isinstance(orig, pymysql.err.IntegrityError):
-        return _mysql_errno(orig) == MYSQL_NO_PARENT_ROW
-    if isinstance(orig, sqlite3.IntegrityError):
-        return str(orig) == "FOREIGN KEY constraint failed"
-    return False
+    return _refused_by(
+        error, "23503", MYSQL_NO_PARENT_ROW, "FOREIGN KEY constraint failed"
+    )
 
 
 def check_violation(error: DBAPIError) -> bool:
     """A CHECK constraint refused the statement."""
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23514"
-    if isinstance(orig, pymysql.err.MySQLError):
-        return _mysql_errno(orig) == MYSQL_CHECK_FAILED
-    return "CHECK constraint failed" in str(orig)
+    return _refused_by(error, "23514", MYSQL_CHECK_FAILED, "CHECK constraint failed")
