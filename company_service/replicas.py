@@ -188,7 +188,6 @@ class ReplicaSet:
         return None if replica is None else replica.engine
 
     def dispose(self) -> None:
-        """Close the standbys' pooled connections (db.dispose_engines)."""
         for replica in self.replicas:
             replica.engine.dispose()
 
@@ -236,10 +235,6 @@ def consistency_token_tween_factory(handler: Handler, registry: Registry) -> Han
     return consistency_token_tween
 
 
-def replica_urls(settings: Mapping[str, Any]) -> list[str]:
-    return list(aslist(settings.get("db.replica_url", "")))
-
-
 def watch_failures(replicas: ReplicaSet, replica: Replica) -> None:
     """A standby that is gone: its error is retryable (the replay reads
     elsewhere) and it is skipped a while. A slow statement is neither."""
@@ -256,7 +251,7 @@ def watch_failures(replicas: ReplicaSet, replica: Replica) -> None:
 
 def make_replicas(settings: Mapping[str, Any]) -> ReplicaSet:
     replicas = []
-    for number, url in enumerate(replica_urls(settings), start=1):
+    for number, url in enumerate(aslist(settings["db.replica_url"]), start=1):
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigurationError("db.replica_url: only PostgreSQL standbys")
         engine = db.make_engine(settings, address=url)
