@@ -221,12 +221,9 @@ def back_off_tween_factory(handler: Handler, registry: Registry) -> Handler:
     return back_off_tween
 
 
-ENGINES = ("db.engine", "db.writer_engine", "db.export_engine")
-
-
 def dispose_engines(registry: Any) -> None:
     """Close every pool the app holds, standbys' included."""
-    for name in ENGINES:
+    for name in ("db.engine", "db.writer_engine", "db.export_engine"):
         registry[name].dispose()
     replicas = registry.get("db.replicas")
     if replicas is not None:
