@@ -44,11 +44,8 @@ def make_engine(
     isolation_level: str | None = None,
     address: str | None = None,
 ) -> Engine:
-    """An engine from ``sqlalchemy.*`` and ``db.*`` settings.
-
-    ``pre_ping`` only where a dead connection could not be retried (the
-    export); elsewhere its first statement fails and is replayed.
-    """
+    """An engine from ``sqlalchemy.*`` and ``db.*`` settings; ``pre_ping`` only
+    where a dead connection could not be replayed (the export)."""
     url = make_url(address or database_url(settings))
     # hide_parameters: bound values (token hashes, salaries) never reach logs.
     options: dict[str, Any] = {
@@ -105,11 +102,8 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for errors that the same request, run again, may well not hit.
-
-    zope.sqlalchemy's own check misses commit-time errors, SQLite's "database
-    is locked" and MariaDB's lock wait timeout.
-    """
+    """True for errors that the same request, run again, may well not hit
+    (zope.sqlalchemy's check misses commit-time and SQLite's, among others)."""
     if IRetryableError.providedBy(exc) or isinstance(
         exc, transaction.interfaces.TransientError | StaleDataError
     ):
