@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
     if args.child:
         args.cprofile = bool(args.cprofile)
         drive(args)
