@@ -39,7 +39,8 @@ set -Eeuo pipefail
 trap 'echo "__failed__ $? $LINENO" >&2' ERR
 .venv/bin/company-service initdb development.ini --sample-data
 curl() {
-  command curl --max-time 30 "$@" --write-out "%{stderr}__status__ ${BASH_LINENO[0]} %{http_code}\\n"
+  command curl --max-time 30 "$@" \\
+    --write-out "%{stderr}__status__ ${BASH_LINENO[0]} %{http_code}\\n"
 }
 """
 
@@ -119,7 +120,8 @@ def script(port: int) -> Script:
         document = str(path.relative_to(ROOT))
         for start, block in sh_blocks(path):
             for command in commands(document, start, block):
-                for line in command.text.replace("localhost:6543", f"localhost:{port}").splitlines():
+                text = command.text.replace("localhost:6543", f"localhost:{port}")
+                for line in text.splitlines():
                     lines.append(line)
                     at[len(lines)] = command
     return Script("\n".join(lines) + "\n", at)
@@ -133,12 +135,13 @@ def problems(session: Script, run: "subprocess.CompletedProcess[str]") -> list[s
             found.append(f"the test's own request answered {status}")
         elif not command.accepts(int(status)):
             expected = command.expected or "2xx"
-            found.append(f"{command.where()}\n  answered {status}, the example says {expected}")
+            found.append(f"{command.where()}\n  answered {status}, not {expected}")
     failure = FAILED.search(run.stderr)
     if run.returncode != 0:
         command = session.command_at(int(failure.group(2))) if failure else None
         where = command.where() if command else "the preamble"
-        found.append(f"{where}\n  exit status {failure.group(1) if failure else run.returncode}")
+        status = failure.group(1) if failure else run.returncode
+        found.append(f"{where}\n  exit status {status}")
     return found
 
 
@@ -159,7 +162,7 @@ def test_the_documents_have_examples_to_run():
 
 
 def test_a_comment_names_the_status_and_a_quote_continues_a_command():
-    block = ["X=$(curl -d '{", '  \"a\": 1}\' \\', "  URL)   # 412: stale", "echo done"]
+    block = ["X=$(curl -d '{", '  "a": 1}\' \\', "  URL)   # 412: stale", "echo done"]
     first, second = commands("doc.md", 10, block)
     assert (first.first, first.last, first.expected) == (10, 12, 412)
     assert (second.first, second.expected) == (13, None)
@@ -180,8 +183,8 @@ def test_every_example_runs_twice_on_a_fresh_database(
         (workdir / "examples.sh").write_text(session.text)
         env = {**os.environ, "DATABASE_URL": database_url}
         for _ in range(2):
-            run = subprocess.run(  # noqa: S603 (bash on the documents' own examples)
-                ["bash", "examples.sh"],  # noqa: S607
+            run = subprocess.run(
+                ["bash", "examples.sh"],
                 cwd=workdir,
                 env=env,
                 capture_output=True,
@@ -190,3 +193,17 @@ def test_every_example_runs_twice_on_a_fresh_database(
             )
             found = problems(session, run)
             assert not found, "\n".join(found) + f"\n--- stderr:\n{run.stderr[-3000:]}"
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_every_link_between_the_documents_names_a_file():
+    broken = []
+    for path in [*DOCUMENTS, ROOT / "SECURITY.md"]:
+        for target in LINK.findall(path.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a URL, or a place in this document
+            if not (path.parent / target.split("#")[0]).exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken
