@@ -33,14 +33,15 @@ FAILED = re.compile(r"__failed__ (\d+) (\d+)")
 
 # Before the documents: what `make run` does before it serves, then the
 # checks. The curl function reports each answer's status and the line that
-# asked for it; the trap, the line of a command that failed.
+# asked for it (a failure is its caller's); the trap, the line of a command
+# that failed.
 PREAMBLE = """\
 set -Eeuo pipefail
 trap 'echo "__failed__ $? $LINENO" >&2' ERR
 .venv/bin/company-service initdb development.ini --sample-data
 curl() {
   command curl --max-time 30 "$@" \\
-    --write-out "%{stderr}__status__ ${BASH_LINENO[0]} %{http_code}\\n"
+    --write-out "%{stderr}__status__ ${BASH_LINENO[0]} %{http_code}\\n" || return
 }
 """
 
@@ -182,7 +183,7 @@ def test_every_example_runs_twice_on_a_fresh_database(
         session = script(server.port)
         (workdir / "examples.sh").write_text(session.text)
         env = {**os.environ, "DATABASE_URL": database_url}
-        for _ in range(2):
+        for attempt in ("first", "second"):
             run = subprocess.run(
                 ["bash", "examples.sh"],
                 cwd=workdir,
@@ -192,7 +193,11 @@ def test_every_example_runs_twice_on_a_fresh_database(
                 timeout=300,
             )
             found = problems(session, run)
-            assert not found, "\n".join(found) + f"\n--- stderr:\n{run.stderr[-3000:]}"
+            assert not found, (
+                f"the {attempt} run:\n"
+                + "\n".join(found)
+                + f"\n--- stderr:\n{run.stderr[-3000:]}"
+            )
 
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
