@@ -11,6 +11,7 @@ The session runs twice, the second time on what the first left, so an
 example with a fixed id, or one that cannot be run again, fails.
 """
 
+import json
 import os
 import re
 import shlex
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import webtest
+from jsonschema import Draft202012Validator
 from sqlalchemy import Engine
 
 from company_service.testing import ROOT, live_server
@@ -64,8 +67,9 @@ class Command:
         return status == self.expected if self.expected else 200 <= status < 300
 
 
-def sh_blocks(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line of the first line, lines) of each ```sh block, indentation removed."""
+def blocks(path: Path, wanted: str) -> Iterator[tuple[int, list[str]]]:
+    """(line of the first line, lines) of each block fenced as ``wanted``,
+    indentation removed."""
     block: list[str] | None = None
     indent, start, language = "", 0, ""
     for number, line in enumerate(path.read_text().splitlines(), start=1):
@@ -75,7 +79,7 @@ def sh_blocks(path: Path) -> Iterator[tuple[int, list[str]]]:
                 indent, language = fence.group(1), fence.group(2)
                 block, start = [], number + 1
         elif fence and fence.group(2) == "":
-            if language == "sh":
+            if language == wanted:
                 yield start, block
             block = None
         else:
@@ -119,7 +123,7 @@ def script(port: int) -> Script:
     at: dict[int, Command] = {}
     for path in DOCUMENTS:
         document = str(path.relative_to(ROOT))
-        for start, block in sh_blocks(path):
+        for start, block in blocks(path, "sh"):
             for command in commands(document, start, block):
                 text = command.text.replace("localhost:6543", f"localhost:{port}")
                 for line in text.splitlines():
@@ -158,7 +162,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_the_documents_have_examples_to_run():
-    documents = {str(p.relative_to(ROOT)) for p in DOCUMENTS if any(sh_blocks(p))}
+    documents = {str(p.relative_to(ROOT)) for p in DOCUMENTS if any(blocks(p, "sh"))}
     assert {"README.md", "docs/usage.md"} <= documents
 
 
@@ -212,3 +216,37 @@ def test_every_link_between_the_documents_names_a_file():
             if not (path.parent / target.split("#")[0]).exists():
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
     assert not broken
+
+
+# The representations the documents show in ```json blocks.
+REPRESENTATIONS = ("DepartmentOut", "EmployeeOut", "Problem", "Index")
+
+
+def test_every_json_example_is_a_representation_the_service_answers(
+    testapp: webtest.TestApp,
+) -> None:
+    """A ```json block that is JSON (not a shape with ``...``) validates
+    against the schema of the OpenAPI document whose fields it has."""
+    document = testapp.get("/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    checked = []
+    for path in DOCUMENTS:
+        for start, block in blocks(path, "json"):
+            try:
+                example = json.loads("\n".join(block))
+            except ValueError:
+                continue
+            names = [
+                name
+                for name in REPRESENTATIONS
+                if set(schemas[name]["properties"]) == set(example)
+            ]
+            where = f"{path.relative_to(ROOT)}:{start}"
+            assert len(names) == 1, f"{where}: which representation is this?"
+            schema = {"$ref": f"#/components/schemas/{names[0]}", **document}
+            errors = [
+                e.message for e in Draft202012Validator(schema).iter_errors(example)
+            ]
+            assert not errors, f"{where}: {errors}"
+            checked.append(names[0])
+    assert {"DepartmentOut", "EmployeeOut", "Problem"} <= set(checked)
