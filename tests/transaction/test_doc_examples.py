@@ -8,7 +8,9 @@ block are shown, never run; ``localhost:6543`` is the live server; a command
 fails the test when it exits non-zero, and a curl request when its status is
 not the one its comment starts with (``# 412``), or not ``2xx`` without one.
 The session runs twice, the second time on what the first left, so an
-example with a fixed id, or one that cannot be run again, fails.
+example with a fixed id, or one that cannot be run again, fails. The ```json
+examples must validate as the representations they show, and the links
+between the documents must name files.
 """
 
 import json
