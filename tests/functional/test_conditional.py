@@ -1,7 +1,7 @@
 """Conditional requests on the item routes, as RFC 9110 §13 orders them.
 
 Every method of ``/api/v1/employees/{id}`` and ``/api/v1/departments/{id}``
-(GET, HEAD, PUT, PATCH, DELETE) against every combination the README's
+(GET, HEAD, PUT, PATCH, DELETE) against every combination docs/usage.md's
 "Conditional requests" table lists: If-Match is compared strongly and
 evaluated first (false: 412); If-None-Match is compared weakly and evaluated
 next (true: 304 for GET and HEAD, 412 for a write); Last-Modified dates are
@@ -70,7 +70,7 @@ ROUTES = {
 
 # Each case: the headers (``{tag}`` is the current ETag's opaque-tag, ``{old}``
 # one of the same item that is not current), then the status of GET/HEAD and
-# of PUT/PATCH/DELETE. The README's table is this list.
+# of PUT/PATCH/DELETE. docs/usage.md's table is this list.
 CASES = {
     "no precondition": ({}, OK, OK),
     "If-Match current": ({"If-Match": '"{tag}"'}, OK, OK),
