@@ -54,7 +54,7 @@ from bench.load import run_wrk  # noqa: E402
 from bench.seed import drop_database, fresh_database, seed  # noqa: E402
 from company_service.cursors import CursorCodec  # noqa: E402
 from company_service.paging import parse_sort  # noqa: E402
-from company_service.services.employees import SORT_FIELDS  # noqa: E402
+from company_service.schemas.query import EMPLOYEE_SORTS  # noqa: E402
 from company_service.testing import (  # noqa: E402
     LiveServer,
     Process,
@@ -132,7 +132,9 @@ class Row:
 def service_paths(size: int) -> dict[str, str]:
     """The deep page is 90% of the way in; both commits sign cursors alike."""
     codec = CursorCodec(CURSOR_SECRET.encode())
-    cursor = codec.encode("employees", parse_sort(None, SORT_FIELDS), [size * 9 // 10])
+    cursor = codec.encode(
+        "employees", parse_sort(None, EMPLOYEE_SORTS), [size * 9 // 10]
+    )
     return {
         "GET one": "/api/v1/employees/",
         "first page": "/api/v1/employees?limit=50",

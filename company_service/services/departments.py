@@ -1,6 +1,5 @@
 """Departments: create, read, replace, delete; listing with employee counts."""
 
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -8,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from .. import drivers
 from ..models import Department, Employee
-from ..paging import SortField
 from ..schemas.department import DepartmentIn
 from .errors import Conflict, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
@@ -16,12 +14,6 @@ from .versions import Expected, check_state, state_tag, versioned_write
 
 departments = Department.__table__
 employees = Employee.__table__
-
-SORT_FIELDS = {
-    "id": SortField(departments.c.id, int),
-    "name": SortField(departments.c.name, str),
-    "created_at": SortField(departments.c.created_at, datetime),
-}
 
 # Counted in the same statement as the departments: no query per row.
 EMPLOYEE_COUNT = (

@@ -1,7 +1,7 @@
 """Employees: create, read, replace, delete, list with filters, org chart."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import CTE, Select, bindparam, func, literal, select, update
@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from .. import drivers
 from ..models import Department, Employee, fold
-from ..paging import SortField
 from ..schemas.employee import EmployeeIn
 from .errors import Conflict, Contended, InvalidInput, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
@@ -21,16 +20,6 @@ from .versions import Expected, check_state, state_tag, versioned_write
 # compile and loading steps, and its cache key is cheaper to compute.
 employees = Employee.__table__
 departments = Department.__table__
-
-SORT_FIELDS = {
-    "id": SortField(employees.c.id, int),
-    "first_name": SortField(employees.c.first_name, str),
-    "last_name": SortField(employees.c.last_name, str),
-    "email": SortField(employees.c.email, str),
-    "hire_date": SortField(employees.c.hire_date, date),
-    "salary": SortField(employees.c.salary_cents, int),
-    "created_at": SortField(employees.c.created_at, datetime),
-}
 
 # Reads return rows of these columns, not Employee objects: a response needs
 # only the values, and building (and tracking) an ORM object per row cost
