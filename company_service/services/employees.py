@@ -1,5 +1,6 @@
 """Employees: create, read, replace, delete, list with filters, org chart."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -11,9 +12,8 @@ from sqlalchemy.orm import Session
 from .. import drivers
 from ..models import Department, Employee, fold
 from ..schemas.employee import EmployeeIn
-from .errors import Conflict, Contended, InvalidInput, NotFound
+from .errors import Conflict, Contended, FieldError, InvalidFields, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
-from .versions import Expected, check_state, state_tag, versioned_write
 
 # The hot read statements are written over the table's columns rather than
 # the mapped attributes: a statement free of ORM entities skips the ORM's
@@ -85,8 +85,8 @@ class EmployeeFilters:
 
 
 def employee_tag(employee: Employee | Record) -> str:
-    """The state tag of the ETag (services/versions.py)."""
-    return state_tag(employee.id, employee.version)
+    """The ETag's opaque-tag: ids are never reused and versions only grow."""
+    return f"{employee.id}-{employee.version}"
 
 
 def employee_fields(employee: Employee) -> dict[str, Any]:
@@ -132,19 +132,19 @@ class EmployeeService:
         return employee
 
     def replace(
-        self, employee_id: int, data: EmployeeIn, expected: Expected | None
+        self, employee_id: int, data: EmployeeIn, expect: Callable[[str], object]
     ) -> Employee:
+        """``expect`` checks the client's preconditions on the locked row's tag."""
         employee = self.get(employee_id, lock=True)
-        check_state(employee_tag(employee), expected)
+        expect(employee_tag(employee))
         if data.manager_id != employee.manager_id:
             self._check_manager(data.manager_id, employee_id)
         for field, value in data.model_dump().items():
             setattr(employee, field, value)
-        with versioned_write(expected):
-            self._write(data)
+        self._write(data)
         return employee
 
-    def delete(self, employee_id: int, expected: Expected | None) -> None:
+    def delete(self, employee_id: int, expect: Callable[[str], object]) -> None:
         """Delete an employee who manages nobody.
 
         The row is locked first: a concurrent new report's foreign key check
@@ -152,18 +152,17 @@ class EmployeeService:
         report committed before the lock was granted is counted below.
         """
         employee = self.get(employee_id, lock=True)
-        check_state(employee_tag(employee), expected)
+        expect(employee_tag(employee))
         reports = self.session.scalar(
             select(func.count(Employee.id)).where(Employee.manager_id == employee_id)
         )
         if reports:
             raise Conflict(f"the employee still manages {reports} employees")
         self.session.delete(employee)
-        with versioned_write(expected):
-            try:
-                self.session.flush()
-            except IntegrityError:
-                raise Conflict("the employee still manages someone") from None
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Conflict("the employee still manages someone") from None
 
     def reports(self, employee_id: int, recursive: bool) -> list[Record]:
         """Rows of each report's columns and ``depth``, nearest first, in
@@ -222,12 +221,12 @@ class EmployeeService:
         if manager_id is None:
             return
         if manager_id == employee_id:
-            raise InvalidInput(
-                [_error("manager_id", "an employee cannot manage themselves")]
+            raise InvalidFields(
+                [FieldError(("manager_id",), "an employee cannot manage themselves")]
             )
         if self._reaches(manager_id, employee_id):
-            raise InvalidInput(
-                [_error("manager_id", "this would make a management cycle")]
+            raise InvalidFields(
+                [FieldError(("manager_id",), "this would make a management cycle")]
             )
 
     def _reaches(self, start: int, target: int) -> bool:
@@ -268,10 +267,8 @@ class EmployeeService:
             self.session.flush()
         except IntegrityError as error:
             if drivers.unique_violation(error):
-                raise Conflict(
-                    f"an employee with email {data.email!r} already exists",
-                    loc=["body", "email"],
-                ) from None
+                message = f"an employee with email {data.email!r} already exists"
+                raise Conflict(message, [FieldError(("email",), message)]) from None
             if not drivers.missing_reference(error):
                 raise
             self.session.rollback()
@@ -294,15 +291,10 @@ class EmployeeService:
         errors = []
         if data.department_id is not None and department is None:
             message = f"no department with id {data.department_id}"
-            errors.append(_error("department_id", message))
+            errors.append(FieldError(("department_id",), message))
         if data.manager_id is not None and manager is None:
-            errors.append(
-                _error("manager_id", f"no employee with id {data.manager_id}")
-            )
+            message = f"no employee with id {data.manager_id}"
+            errors.append(FieldError(("manager_id",), message))
         if not errors:
             return Contended("a row it refers to was written meanwhile")
-        return InvalidInput(errors)
-
-
-def _error(field: str, message: str) -> dict[str, Any]:
-    return {"loc": ["body", field], "msg": message, "type": "value_error"}
+        return InvalidFields(errors)

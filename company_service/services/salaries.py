@@ -11,7 +11,7 @@ from .. import drivers
 from ..models import Employee
 from ..models.meta import utcnow
 from .departments import DepartmentService
-from .errors import InvalidInput
+from .errors import FieldError, InvalidFields
 
 # percent has at most 4 decimals, so the factor is an exact integer:
 # new = cents * (10^6 + percent * 10^4) / 10^6, rounded half-up. With
@@ -63,12 +63,5 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     except (IntegrityError, OperationalError) as error:
         if not drivers.check_violation(error):
             raise
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["body", "percent"],
-                    "msg": "would take a salary out of range (0 to 9999999999.99)",
-                    "type": "value_error",
-                }
-            ]
-        ) from None
+        message = "would take a salary out of range (0 to 9999999999.99)"
+        raise InvalidFields([FieldError(("percent",), message)]) from None

@@ -15,7 +15,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..services.errors import InvalidInput
+from ..problems import invalid
 from ..services.idempotency import IdempotencyStore, StoredAnswer, fingerprint
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,8 @@ def key_of(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or any(c < " " for c in key):
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["header", HEADER],
-                    "msg": f"must be 1 to {MAX_KEY_LENGTH} printable characters",
-                    "type": "value_error",
-                }
-            ]
-        )
+        message = f"must be 1 to {MAX_KEY_LENGTH} printable characters"
+        raise invalid(("header", HEADER), message)
     return key
 
 
@@ -74,15 +67,8 @@ def idempotent(view: Any, info: Any) -> Any:
         stored = store.find(token_id, key)
         if stored is not None:
             if stored.fingerprint != print_:
-                raise InvalidInput(
-                    [
-                        {
-                            "loc": ["header", HEADER],
-                            "msg": "this key was used with a different request",
-                            "type": "value_error",
-                        }
-                    ]
-                )
+                message = "this key was used with a different request"
+                raise invalid(("header", HEADER), message)
             # NULL: claimed by a process older than revision c8e1a4f2d6b3.
             log.info(
                 "replaying the answer to request %s",

@@ -38,7 +38,7 @@ def query_values(request: Request) -> dict[str, str | list[str]]:
 
 
 def read_query(request: Request, model: type[Q]) -> Q:
-    """The query string as ``model``, or an InvalidInput naming every problem."""
+    """The query string as ``model``, or a 422 naming every problem."""
     return validate(model, query_values(request), loc=("query",), explain=model.explain)
 
 
