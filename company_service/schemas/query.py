@@ -1,14 +1,10 @@
-"""What each route accepts after the ``?``: one pydantic model per route.
+"""What each route accepts after the ``?``: one pydantic model per route,
+also the document's query parameters.
 
-A query string is text, so every value arrives as a ``str`` (a list when the
-name is repeated, which is refused: which value was meant?). The types below
-accept only the documented spelling: ASCII digits (``int()``, ``isdigit()``
-and pydantic's int parsing also take fullwidth and Arabic-Indic digits), ISO
-dates, ``true``/``false``. Each type says what it expects in one message.
-
-The same models are the OpenAPI document's query parameters
-(``QueryModel.openapi_parameters``), so what is checked and what is
-documented are one definition. Views get them through ``views/query.py``.
+Every value arrives as text (a list when repeated, which is refused). The
+types accept only the documented spelling: ASCII digits (``int()`` also takes
+other scripts' digits), ISO dates, ``true``/``false``; each says what it
+expects in one message.
 """
 
 import re

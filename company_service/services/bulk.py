@@ -24,11 +24,9 @@ class BulkCreate:
     def __call__(self, items: Sequence[EmployeeIn]) -> list[Employee]:
         """The stored employees, in the order given.
 
-        A set-based write, as the contract's bulk operation is: one
-        ORM-enabled INSERT ... RETURNING through the session (multi-row on
-        PostgreSQL and MariaDB), where the unit of work sent a statement
-        per object and ran at 0.55-0.64x the throughput. The columns'
-        defaults fill in what the flush events would (models/employee.py).
+        One ORM-enabled INSERT ... RETURNING (multi-row on PostgreSQL and
+        MariaDB), not a statement per object; the columns' defaults fill in
+        what the flush events would.
         """
         self._check_references(items)
         self._check_duplicates(items)

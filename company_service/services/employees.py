@@ -15,26 +15,21 @@ from ..schemas.employee import EmployeeIn
 from .errors import Conflict, Contended, FieldError, InvalidFields, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
 
-# The hot read statements are written over the table's columns rather than
-# the mapped attributes: a statement free of ORM entities skips the ORM's
-# compile and loading steps, and its cache key is cheaper to compute.
+# The hot reads use the table's columns, not mapped attributes: no ORM
+# compile or loading step, and a cheaper cache key.
 employees = Employee.__table__
 departments = Department.__table__
 
 # Reads return rows of these columns, not Employee objects: a response needs
-# only the values, and building (and tracking) an ORM object per row cost
-# more than the query. Built once, so SQLAlchemy's statement cache key is too.
+# only the values, and an ORM object per row cost more than the query.
 EMPLOYEE_COLUMNS = [
     column for column in employees.c if column.key not in ("search_key", "chain_stamp")
 ]
 EMPLOYEE_BY_ID = select(*EMPLOYEE_COLUMNS).where(employees.c.id == bindparam("id"))
-# One step up a management chain writes the row it reads: it flips the row's
-# chain_stamp (which locks it FOR UPDATE until the transaction ends, on every
-# database) and then reads its manager, the newest committed one now that
-# the row is held. The write, not the lock, is what Galera certifies: a no-
-# change UPDATE or a locking read stays on its own node. updated_at is named
-# so that its onupdate leaves it alone: a manager's representation does not
-# change because a report moved.
+# One step up a management chain writes the row it reads (flipping its
+# chain_stamp locks it on every database, and Galera certifies a write, not a
+# lock), then reads its manager. updated_at is named so its onupdate leaves it:
+# a manager's representation does not change because a report moved.
 FLIP_CHAIN_STAMP = (
     update(employees)
     .where(employees.c.id == bindparam("row_id"))
@@ -99,13 +94,9 @@ class EmployeeService:
         self.session = session
 
     def get(self, employee_id: int, *, lock: bool = False) -> Employee:
-        """The employee; ``lock`` for one about to be changed.
-
-        A write reads its row with ``SELECT ... FOR UPDATE``: the read sees
-        the newest committed state and no other writer can move it before
-        this transaction ends, so a read-modify-write waits for a concurrent
-        one instead of failing (docs/transactions.md).
-        """
+        """The employee; ``lock`` (FOR UPDATE) for one about to be changed: a
+        read-modify-write then waits for a concurrent one instead of failing
+        (docs/transactions.md)."""
         employee = self.session.get(Employee, employee_id, with_for_update=lock)
         if employee is None:
             raise NotFound(f"no employee with id {employee_id}")
@@ -123,9 +114,8 @@ class EmployeeService:
         return fetch_page(self.session, statement, page)
 
     def create(self, data: EmployeeIn) -> Employee:
-        """Through the unit of work, as every write of an employee is: the
-        flush events keep the derived columns (models/employee.py). The
-        foreign keys check the department and the manager (``_write``)."""
+        """Through the unit of work, whose flush events keep the derived
+        columns; the foreign keys check the department and the manager."""
         employee = Employee(**data.model_dump())
         self.session.add(employee)
         self._write(data)
@@ -232,16 +222,11 @@ class EmployeeService:
     def _reaches(self, start: int, target: int) -> bool:
         """Whether ``target`` is on ``start``'s management chain.
 
-        The chain is walked one row at a time, each row written before it
-        is read (``FLIP_CHAIN_STAMP``), not read from a snapshot: each step
-        sees the newest committed manager and holds that row until the end
-        of the transaction. Two concurrent changes that would together close
-        a cycle therefore both write a row the other reads. On one server
-        one waits for the other and then sees its edge, or the database
-        finds a deadlock and the request is retried; on Galera, where they
-        may run on different nodes, the second to commit fails certification
-        and is retried (tests/transaction/test_races.py,
-        tests/cluster/test_galera.py).
+        Walked one row at a time, each row written before it is read
+        (``FLIP_CHAIN_STAMP``): each step sees the newest committed manager
+        and holds the row. Two changes that would together close a cycle
+        both write a row the other reads, so one waits for the other, or is
+        retried (a deadlock; on Galera, a failed certification).
         """
         current: int | None = start
         for _ in range(MAX_DEPTH):
@@ -256,13 +241,10 @@ class EmployeeService:
         raise RuntimeError(f"a management chain above {start} is a cycle")
 
     def _write(self, data: EmployeeIn) -> None:
-        """Flush the employee the client sent; a refusal names its field.
-
-        No SELECT checks the department and the manager beforehand: their
-        foreign keys do, on every database. Only when one refuses is it
-        asked which (SQLite does not say), after the rollback a failed
-        flush requires; nothing of the failed request is kept anyway.
-        """
+        """Flush the employee; a refusal names its field. The foreign keys
+        check the department and the manager; only when one refuses is it
+        asked which (SQLite does not say), after the rollback a failed flush
+        requires."""
         try:
             self.session.flush()
         except IntegrityError as error:

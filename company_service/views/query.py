@@ -1,10 +1,6 @@
-"""The query string, checked against the route's model before the view runs.
-
-``api_view(..., query=Model)`` names a view's query model (``NoQuery`` unless
-it says otherwise). The ``query`` view deriver validates ``request.GET``
-with it, so no view can forget to, and no route lets an unknown parameter
-through; the OpenAPI document lists the same model's fields as the route's
-parameters. The view reads the result with ``query(request, Model)``.
+"""The query string, checked against the route's model before the view runs:
+a view deriver, so no view can forget to, and no route lets an unknown
+parameter through. The view reads the result with ``query(request, Model)``.
 """
 
 from typing import Any, TypeVar
