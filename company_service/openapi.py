@@ -74,7 +74,7 @@ CONSISTENCY_ANSWER = {
     "description": "with standbys only: send it back on a read to see this write",
 }
 RESPONSE_HEADERS = {
-    # services/versions.py: "<id>-<version>[-<count>]"
+    # the services' *_tag: "<id>-<version>[-<count>]"
     ETAG: {"schema": {"type": "string", "pattern": '^"[0-9]+(-[0-9]+)+"$'}},
     LOCATION: {"schema": {"type": "string", "format": "uri"}},
     LINK: {"schema": {"type": "string"}, "description": 'rel="next"'},

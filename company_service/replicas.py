@@ -27,7 +27,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import db, drivers
-from .services.errors import InvalidInput
+from .problems import invalid
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,10 @@ def parse_token(value: str) -> str:
     """The WAL position a client sent back, or a 422 naming the header."""
     token = value.strip().upper()
     if LSN_SHAPE.fullmatch(token) is None:
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["header", HEADER],
-                    "msg": "not a token this service issued; send back the "
-                    f"{HEADER} of a write, unchanged",
-                    "type": "value_error",
-                }
-            ]
+        raise invalid(
+            ("header", HEADER),
+            f"not a token this service issued; send back the {HEADER} of a write,"
+            " unchanged",
         )
     return token
 

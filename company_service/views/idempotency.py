@@ -10,7 +10,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..services.errors import InvalidInput
+from ..problems import invalid
 from ..services.idempotency import IdempotencyStore, StoredAnswer, fingerprint
 
 log = logging.getLogger(__name__)
@@ -19,18 +19,13 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 
 
-def bad_key(msg: str) -> InvalidInput:
-    return InvalidInput(
-        [{"loc": ["header", HEADER], "msg": msg, "type": "value_error"}]
-    )
-
-
 def key_of(request: Request) -> str | None:
     key: str | None = request.headers.get(HEADER)
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or any(c < " " for c in key):
-        raise bad_key(f"must be 1 to {MAX_KEY_LENGTH} printable characters")
+        message = f"must be 1 to {MAX_KEY_LENGTH} printable characters"
+        raise invalid(("header", HEADER), message)
     return key
 
 
@@ -67,7 +62,8 @@ def idempotent(view: Any, info: Any) -> Any:
         stored = store.find(token_id, key)
         if stored is not None:
             if stored.fingerprint != print_:
-                raise bad_key("this key was used with a different request")
+                message = "this key was used with a different request"
+                raise invalid(("header", HEADER), message)
             # NULL: claimed by a process older than revision c8e1a4f2d6b3.
             log.info(
                 "replaying the answer to request %s",

@@ -14,11 +14,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from company_service.models import Department, Employee
-from company_service.services.errors import PreconditionFailed
-from company_service.services.versions import Expected, Tags, versioned_write
 from company_service.testing import bearer
 from tests.support.api import SUCCESS, problem
 
@@ -261,28 +258,3 @@ def test_put_with_if_none_match_star_does_not_overwrite_an_existing_item(
     problem(testapp.put_json(path, route.put, headers=headers, status=412), 412)
     assert stored(dbsession, route, created.json["id"]) == before
     assert testapp.get(path, headers=editor).json == created.json
-
-
-# --- the race backstop ----------------------------------------------------------
-
-
-def stale_flush() -> None:
-    raise StaleDataError("UPDATE statement expected to update 1 row")
-
-
-def test_a_stale_flush_under_if_match_is_412() -> None:
-    expected = Expected(if_match=Tags(frozenset({"7-1"})))
-    with pytest.raises(PreconditionFailed), versioned_write(expected):
-        stale_flush()
-
-
-@pytest.mark.parametrize(
-    "expected",
-    [None, Expected(if_none_match=Tags(any_state=True))],
-    ids=["no precondition", "If-None-Match only"],
-)
-def test_a_stale_flush_without_if_match_is_left_to_the_retry(expected) -> None:
-    """The retried request evaluates If-None-Match again, on the new state:
-    a 412 now could refuse a write whose condition holds."""
-    with pytest.raises(StaleDataError), versioned_write(expected):
-        stale_flush()
