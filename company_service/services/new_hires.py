@@ -27,6 +27,9 @@ REQUIRED = ("first_name", "last_name", "email", "salary")
 OPTIONAL = ("title", "hire_date", "department", "manager")
 COLUMNS = REQUIRED + OPTIONAL
 EMAIL: TypeAdapter[str] = TypeAdapter(Email)
+# A batch is inserted in at most this many INSERTs plus one, by depth of
+# management within it (see NewHireImport._store).
+LEVELS = 8
 
 
 class BadRows(Exception):
@@ -225,30 +228,30 @@ class NewHireImport:
                 )
 
     def _store(self, rows: list[Row]) -> None:
-        """One INSERT of the batch; a manager on a line of the same batch is
-        set by one UPDATE after it, when both have ids."""
-        later: list[Row] = []
-        values = []
+        """The batch in INSERTs by depth: a row whose manager is a row of the
+        same batch goes in after it, so its id is known. Below ``LEVELS``
+        rows deep (a chain, say) the rest go in last and get their managers
+        from one UPDATE."""
+        groups: list[list[Row]] = [[] for _ in range(LEVELS + 1)]
+        depth: dict[str | None, int] = {}
         for row in rows:
-            assert row.values is not None  # a row without them is an error
-            if row.department:
-                row.values["department_id"] = self.departments[name_key(row.department)]
-            if isinstance(row.manager, int):
-                row.values["manager_id"] = row.manager
-            elif isinstance(row.manager, str):
-                if row.manager in self.ids:
-                    row.values["manager_id"] = self.ids[row.manager]
-                else:
-                    later.append(row)
-            values.append(row.values)
+            level = 0
+            if isinstance(row.manager, str) and row.manager not in self.ids:
+                level = min(depth[row.manager] + 1, LEVELS)  # a row above
+            depth[row.email] = level
+            groups[level].append(row)
+        for group in groups:
+            if group:
+                self._insert(group)
         table = Employee.__table__
-        # Core, not ORM: the rows are not wanted as objects, only their ids.
-        # Emails are unique, so they match ids to rows in any order.
-        statement = insert(table).returning(table.c.email, table.c.id)
-        stored: dict[str, int] = dict(self.session.execute(statement, values).all())
-        self.ids.update(stored)
-        self.stored_ids.update(stored.values())
-        self.stored += len(stored)
+        later = [
+            {"row_id": self.ids[row.email], "new_manager": self.ids[row.manager]}
+            for row in groups[LEVELS]
+            if row.values
+            and row.values["manager_id"] is None
+            and isinstance(row.manager, str)
+            and row.email is not None
+        ]
         if later:
             # updated_at set to itself: a new row's stays its created_at.
             self.session.execute(
@@ -258,12 +261,29 @@ class NewHireImport:
                     manager_id=bindparam("new_manager"),
                     updated_at=table.c.updated_at,
                 ),
-                [
-                    {"row_id": stored[r.email], "new_manager": stored[r.manager]}
-                    for r in later
-                    if r.email is not None and isinstance(r.manager, str)
-                ],
+                later,
             )
+
+    def _insert(self, rows: list[Row]) -> None:
+        """One INSERT of ``rows``, with every manager already stored."""
+        values = []
+        for row in rows:
+            assert row.values is not None  # a row without them is an error
+            if row.department:
+                row.values["department_id"] = self.departments[name_key(row.department)]
+            if isinstance(row.manager, int):
+                row.values["manager_id"] = row.manager
+            elif isinstance(row.manager, str):
+                row.values["manager_id"] = self.ids.get(row.manager)
+            values.append(row.values)
+        table = Employee.__table__
+        # Core, not ORM: the rows are not wanted as objects, only their ids.
+        # Emails are unique, so they match ids to rows in any order.
+        statement = insert(table).returning(table.c.email, table.c.id)
+        stored: dict[str, int] = dict(self.session.execute(statement, values).all())
+        self.ids.update(stored)
+        self.stored_ids.update(stored.values())
+        self.stored += len(stored)
 
     def _chunks(self, values: Iterable[Any]) -> Iterator[list[Any]]:
         values = list(values)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from company_service.models import Employee, email_key, search_key
 from company_service.schemas.employee import today
 from company_service.services.employee_csv import BadLine
-from company_service.services.new_hires import BadRows, NewHireImport
+from company_service.services.new_hires import LEVELS, BadRows, NewHireImport
 from company_service.testing import bearer
 from tests.support.factories import DepartmentFactory, EmployeeFactory
 
@@ -192,3 +192,20 @@ def test_columns_in_any_order_and_only_the_required_ones(dbsession):
     row = dbsession.scalars(select(Employee)).one()
     assert (row.first_name, row.salary_cents, row.department_id) == ("Ada", 1250, None)
     assert row.hire_date == today() and isinstance(row.hire_date, date)
+
+
+def test_a_chain_deeper_than_the_inserts_by_depth_gets_every_manager(dbsession):
+    """Past LEVELS deep in one batch the managers are set by an UPDATE,
+    which leaves updated_at at created_at and version at 1."""
+    rows = [
+        f"Link,{n},link{n}@example.com,,{f'link{n - 1}@example.com' if n else ''},1,,"
+        for n in range(LEVELS * 2)
+    ]
+    NewHireImport(dbsession).run(
+        io.StringIO("\n".join([HEADER, *rows]) + "\n", newline="")
+    )
+    stored = {e.email: e for e in dbsession.scalars(select(Employee))}
+    for n in range(1, LEVELS * 2):
+        link = stored[f"link{n}@example.com"]
+        assert link.manager_id == stored[f"link{n - 1}@example.com"].id
+        assert (link.updated_at, link.version) == (link.created_at, 1)
