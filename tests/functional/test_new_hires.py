@@ -106,6 +106,7 @@ def test_every_bad_row_is_named_and_nothing_is_stored(dbsession, company):
         "Gus,Early,gus@example.com,,hal@example.com,1,,",
         "Hal,Later,hal@example.com,,,1,,",
         "Ida,Id,ida@example.com,,Ida,-1,,",
+        "Jo,Broken,jo@example.com,,jo@,1,,",
     )
 
     assert errors == [
@@ -126,6 +127,8 @@ def test_every_bad_row_is_named_and_nothing_is_stored(dbsession, company):
         " in the database or on a line above",
         "line 13: salary: Input should be greater than or equal to 0",
         "line 13: manager: must be an employee's email or id",
+        "line 14: manager: value is not a valid email address:"
+        " There must be something after the @-sign.",
     ]
     assert count(dbsession) == before
 
