@@ -7,7 +7,6 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 """
 
 import argparse
-import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,8 +26,10 @@ from sqlalchemy.orm import Session
 from . import sample_data
 from .db import database_url, make_engine, open_session
 from .models import ROLES, ApiToken
+from .progress import Progress, file_fraction
 from .services.employee_csv import BadLine
 from .services.employee_import import EmployeeImport
+from .services.new_hires import BadRows, NewHireImport
 from .tokens import hash_token, new_token
 
 PROG = "company-service"
@@ -135,27 +136,6 @@ def revoke_token(args: argparse.Namespace) -> None:
     print(f"revoked token {args.name!r}", file=sys.stderr)
 
 
-class Progress:
-    """One line on a terminal, rewritten after each batch: rows so far and
-    how much of the file has been read (the rows are checked as they come)."""
-
-    def __init__(self, handle: TextIO, stream: TextIO) -> None:
-        self.handle, self.stream = handle, stream
-        self.size = os.fstat(handle.fileno()).st_size or 1
-        self.shown = False
-
-    def __call__(self, rows: int) -> None:
-        percent = min(100, 100 * self.handle.buffer.tell() // self.size)
-        self.stream.write(f"\rimporting: {rows} rows, {percent}% of the file read")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-
-
 def open_csv(path: str) -> TextIO:
     """utf-8-sig forgives a spreadsheet's BOM; surrogateescape keeps an
     undecodable byte to its own line, which the import then names."""
@@ -166,12 +146,22 @@ def open_csv(path: str) -> TextIO:
 
 
 def import_csv(args: argparse.Namespace) -> None:
-    """All rows or none: one transaction, the earliest bad line reported."""
+    """All rows or none, in one transaction: a restore reports the earliest
+    bad line, new hires (``--new``) every bad row."""
     with open_csv(args.file) as handle:
-        progress = Progress(handle, sys.stderr) if sys.stderr.isatty() else None
+        importer = NewHireImport if args.new else EmployeeImport
+        progress: Progress | None = None
         try:
             with app_session(args.config_uri) as session:
-                count = EmployeeImport(session, progress=progress).run(handle)
+                progress = Progress(sys.stderr, file_fraction(handle))
+                count = importer(session, progress=progress).run(handle)
+        except BadRows as error:
+            if progress is not None:
+                progress.clear()
+            for problem in error.errors:
+                print(problem, file=sys.stderr)
+            message = f"{error} in {args.file}; nothing was imported"
+            raise CommandError(message) from None
         except BadLine as error:
             raise CommandError(str(error)) from None
         except IntegrityError:
@@ -244,8 +234,25 @@ def build_parser() -> ArgumentParser:
     )
     sub = add("revoke-token", revoke_token, "revoke the API token with this name")
     sub.add_argument("name", metavar="NAME", help="the name create-token gave it")
-    sub = add("import-csv", import_csv, "import employees from the export's CSV")
-    sub.add_argument("file", metavar="FILE", help="a file as GET employees.csv gives")
+    sub = add(
+        "import-csv",
+        import_csv,
+        "import employees from a CSV file, all of them or none",
+    )
+    sub.add_argument(
+        "file",
+        metavar="FILE",
+        help="a file as GET employees.csv gives (a restore), or with --new new hires",
+    )
+    sub.add_argument(
+        "--new",
+        action="store_true",
+        help=(
+            "FILE holds new employees: columns first_name, last_name, email,"
+            " salary, and optionally title, hire_date, department (a name),"
+            " manager (an email or id); the database gives ids"
+        ),
+    )
     return parser
 
 

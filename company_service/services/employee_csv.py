@@ -159,20 +159,25 @@ def first_error(*errors: BadLine | None) -> BadLine | None:
     return min(found, key=lambda error: error.line, default=None)
 
 
-def records(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
-    """The header checked, then each row as (line where it starts, fields):
-    a quoted field may span lines, and the error belongs to the first."""
+def read_csv(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """Each record, the header first, as (line where it starts, fields): a
+    quoted field may span lines, and the error belongs to the first."""
     reader = csv.reader(handle, strict=True)
     start = 1
     try:
-        if next(reader, None) != list(FIELDS):
-            raise BadLine(1, f"the header must be {','.join(FIELDS)}")
-        start = reader.line_num + 1
         for record in reader:
             yield start, record
             start = reader.line_num + 1
     except csv.Error as error:
         raise BadLine(start, f"not valid CSV: {error}") from None
+
+
+def records(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """The header checked, then each row as ``read_csv`` gives it."""
+    lines = read_csv(handle)
+    if next(lines, (1, None))[1] != list(FIELDS):
+        raise BadLine(1, f"the header must be {','.join(FIELDS)}")
+    yield from lines
 
 
 def _positive_int(line: int, name: str, value: str) -> int:
@@ -212,13 +217,18 @@ BOOLEANS = {"true": True, "false": False}
 
 def parse_id(line: int, record: list[str]) -> int:
     """The row's id, checked first: other rows may refer to it."""
-    if len(record) != len(FIELDS):
-        raise BadLine(line, f"expected {len(FIELDS)} fields, found {len(record)}")
+    check_shape(line, record, len(FIELDS))
+    return _positive_int(line, "id", record[0])
+
+
+def check_shape(line: int, record: list[str], fields: int) -> None:
+    """The record has ``fields`` fields, all of them valid UTF-8."""
+    if len(record) != fields:
+        raise BadLine(line, f"expected {fields} fields, found {len(record)}")
     try:
         "".join(record).encode("utf-8")
     except UnicodeEncodeError:  # surrogateescape'd bytes, see cli.open_csv
         raise BadLine(line, "the line is not valid UTF-8") from None
-    return _positive_int(line, "id", record[0])
 
 
 def parse_row(line: int, record: list[str]) -> tuple[dict[str, Any], int | None]:
