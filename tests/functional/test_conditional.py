@@ -19,8 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from company_service.models import Department, Employee
 from company_service.services.errors import PreconditionFailed
 from company_service.services.versions import Expected, Tags, versioned_write
-from company_service.testing import bearer
-from tests.support.api import SUCCESS, problem
+from tests.support.api import EMPLOYEE, SUCCESS, problem
 
 API = "/api/v1"
 NO_SUCH_ID = 2**31 - 1
@@ -40,14 +39,6 @@ class Route:
     changed: tuple[str, str]  # the field a successful PUT or PATCH sets, and to what
 
 
-EMPLOYEE = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "title": "Engineer",
-    "hire_date": "2024-03-01",
-    "salary": "98000.00",
-}
 ROUTES = {
     "employees": Route(
         collection=f"{API}/employees",
@@ -124,11 +115,6 @@ CASES = {
         OK,
     ),
 }
-
-
-@pytest.fixture
-def editor(editor_token) -> dict:
-    return bearer(editor_token)
 
 
 def stored(dbsession, route: Route, item_id: int) -> dict | None:
