@@ -128,10 +128,12 @@ def deep_cursor(app: App, headers: dict[str, str], rows: int) -> str:
     service's own cursor of the page starting at rows - 1,050."""
     sys.path.insert(0, str(ROOT))
     from company_service.paging import parse_sort
-    from company_service.services.employees import SORT_FIELDS
+    from company_service.schemas.query import EMPLOYEE_SORTS
 
     codec = app.registry["cursor_codec"]  # type: ignore[attr-defined]
-    return str(codec.encode("employees", parse_sort(None, SORT_FIELDS), [rows - 1000]))
+    return str(
+        codec.encode("employees", parse_sort(None, EMPLOYEE_SORTS), [rows - 1000])
+    )
 
 
 def peer_app(name: str, url: str, rows: int) -> tuple[App, dict[str, str], str]:
@@ -248,6 +250,7 @@ def main() -> None:
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
     if args.child:
         args.cprofile = bool(args.cprofile)
         drive(args)

@@ -52,9 +52,6 @@ sys.path.insert(0, str(ROOT))  # for bench.*, run as a script
 
 from bench.load import run_wrk  # noqa: E402
 from bench.seed import drop_database, fresh_database, seed  # noqa: E402
-from company_service.cursors import CursorCodec  # noqa: E402
-from company_service.paging import parse_sort  # noqa: E402
-from company_service.services.employees import SORT_FIELDS  # noqa: E402
 from company_service.testing import (  # noqa: E402
     LiveServer,
     Process,
@@ -129,10 +126,30 @@ class Row:
         return statistics.median(self.current) / statistics.median(self.reference)
 
 
-def service_paths(size: int) -> dict[str, str]:
-    """The deep page is 90% of the way in; both commits sign cursors alike."""
-    codec = CursorCodec(CURSOR_SECRET.encode())
-    cursor = codec.encode("employees", parse_sort(None, SORT_FIELDS), [size * 9 // 10])
+# Run with a side's tree first on the path: each commit signs cursors its own
+# way, and its sort fields may live elsewhere.
+CURSOR_SCRIPT = """
+import sys
+from company_service.cursors import CursorCodec
+from company_service.paging import parse_sort
+try:
+    from company_service.schemas.query import EMPLOYEE_SORTS as FIELDS
+except ImportError:
+    from company_service.services.employees import SORT_FIELDS as FIELDS
+codec = CursorCodec(sys.argv[1].encode())
+print(codec.encode("employees", parse_sort(None, FIELDS), [int(sys.argv[2])]))
+"""
+
+
+def service_paths(size: int, pythonpath: tuple[str, ...] = ()) -> dict[str, str]:
+    """The deep page is 90% of the way in, by the served tree's own cursor."""
+    cursor = subprocess.run(
+        [sys.executable, "-P", "-c", CURSOR_SCRIPT, CURSOR_SECRET, str(size * 9 // 10)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join((*pythonpath, str(ROOT)))},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     return {
         "GET one": "/api/v1/employees/",
         "first page": "/api/v1/employees?limit=50",
@@ -141,7 +158,7 @@ def service_paths(size: int) -> dict[str, str]:
     }
 
 
-def baseline_paths(size: int) -> dict[str, str]:
+def baseline_paths(size: int, pythonpath: tuple[str, ...] = ()) -> dict[str, str]:
     """The baseline's cursor is the last id, unsigned."""
     paths = service_paths(size)
     paths["deep page"] = f"/api/v1/employees?limit=50&cursor={size * 9 // 10}"
@@ -472,7 +489,7 @@ def main() -> None:
                         "Content-Type": "application/json",
                     }
                     sides = [
-                        replace(reference, paths=paths_of(size)),
+                        replace(reference, paths=paths_of(size, reference.pythonpath)),
                         Side("current", PRODUCTION_INI, service_paths(size)),
                     ]
                     with serving(sides, url, workdir) as servers:

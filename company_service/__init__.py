@@ -5,7 +5,6 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 
-from .introspection import require_permissions
 from .request import Request
 
 
@@ -25,5 +24,4 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     config.include(".views.config")
     config.include(".routes")
     config.scan(".views")
-    require_permissions(config)
     return config.make_wsgi_app()

@@ -1,12 +1,7 @@
-"""Refuse a declared oversize body before the app reads it.
+"""Refuse a declared oversize body before pyramid_retry copies it.
 
-waitress has already received the body (up to its own
-``max_request_body_size``, above which it answers 413 itself). pyramid_retry
-then makes every request body seekable (it copies it all, so that a retry
-can read it again) before any tween or view runs. This execution policy
-wraps pyramid_retry's and answers a Content-Length above
-``api.max_body_bytes`` with the contract's 413 problem first: before that
-copy, the token lookup and any parsing.
+An execution policy around pyramid_retry's: a Content-Length above
+``api.max_body_bytes`` gets the contract's 413 before any tween runs.
 """
 
 from collections.abc import Callable, Mapping

@@ -53,19 +53,14 @@ def config_path(config_uri: str) -> str:
 
 @contextmanager
 def app_session(config_uri: str) -> Iterator[Session]:
-    """A writer's session of the configured app, in one transaction.
-
-    The session joins the thread's transaction manager as a request's does,
-    and writes as a writing view does (db.open_session): READ COMMITTED with
-    row locks, or SQLite's write lock up front.
-    """
+    """A writer's session of the configured app, in one transaction, joined
+    as a writing request's is."""
     with bootstrap(config_uri) as env, transaction.manager:
         yield open_session(env["registry"], writes=True)
 
 
 def initdb(args: argparse.Namespace) -> None:
-    # Imported here: alembic is most of a second of every command's start,
-    # and only initdb migrates (create-token and import-csv start faster).
+    # Imported here: alembic slows every command's start; only initdb migrates.
     from alembic import command
     from alembic.config import Config as AlembicConfig
 

@@ -1,9 +1,7 @@
-"""The request transaction: one engine per process, one session per request.
+"""The request transaction: engines, the session factory, pyramid_tm and retries.
 
-A view never commits. ``request.dbsession`` is joined to ``request.tm`` by
-zope.sqlalchemy; pyramid_tm commits that transaction when the view returns a
-response below 400 and aborts it otherwise; pyramid_retry replays a request
-whose transaction lost a race (see :func:`is_transient`).
+A view never commits: pyramid_tm commits below 400 and aborts otherwise;
+pyramid_retry replays a request that lost a race. See docs/transactions.md.
 """
 
 import os
@@ -46,20 +44,10 @@ def make_engine(
     isolation_level: str | None = None,
     address: str | None = None,
 ) -> Engine:
-    """Build an engine from ``sqlalchemy.*`` and ``db.*`` settings.
-
-    ``pre_ping`` tests a pooled connection before lending it: worth a round
-    trip only where a dead connection could not be retried (the export,
-    whose rows are read after its response has begun). ``isolation_level``
-    overrides ``db.isolation_level``; it is set once per new connection, so
-    a pool of its own costs no statement per request. ``address`` (a standby's URL)
-    overrides the database's.
-    """
+    """An engine from ``sqlalchemy.*`` and ``db.*`` settings; ``pre_ping`` only
+    where a dead connection could not be replayed (the export)."""
     url = make_url(address or database_url(settings))
-    # hide_parameters: with SQL logging on, bound values (a token's hash, an
-    # employee's salary) still never reach the logs. No pool_pre_ping: it
-    # costs every request a round trip; a connection found dead by its first
-    # statement is retried instead (see is_transient).
+    # hide_parameters: bound values (token hashes, salaries) never reach logs.
     options: dict[str, Any] = {
         "url": url,
         "hide_parameters": True,
@@ -72,25 +60,14 @@ def make_engine(
         options["isolation_level"] = isolation_level or settings.get(
             "db.isolation_level", "REPEATABLE READ"
         )
-        # An unreachable server fails fast instead of hanging a request, and
-        # no statement runs longer than db.statement_timeout_ms (0: no limit).
         timeout = int(settings.get("db.connect_timeout_seconds", 5))
         statement_ms = int(settings.get("db.statement_timeout_ms", 5000))
         options["connect_args"] = {"connect_timeout": timeout}
         if url.get_backend_name() == "postgresql":
             options["connect_args"]["options"] = f"-c statement_timeout={statement_ms}"
         else:
-            # MariaDB counts max_statement_time in seconds. Snapshot isolation:
-            # without it, a REPEATABLE READ transaction may lock (and write) a
-            # row that changed after its snapshot and decide on the stale
-            # values it read before; with it, that lock fails (error 1020) and
-            # the request is retried, as PostgreSQL's REPEATABLE READ does
-            # with a serialization failure. See docs/transactions.md.
-            # db.wsrep_sync_wait (Galera): 1 makes each read wait until this
-            # node has applied every write the cluster had committed when the
-            # read began, so a read after a write through another node sees
-            # it. A plain server has the variable and ignores it (wsrep off).
-            # See docs/scaling.md, section Galera.
+            # Snapshot isolation: docs/transactions.md, "Why not REPEATABLE
+            # READ for writes"; wsrep_sync_wait: docs/scaling.md, Galera.
             sync_wait = int(settings.get("db.wsrep_sync_wait", 0))
             options["connect_args"]["init_command"] = (
                 f"SET SESSION max_statement_time = {statement_ms / 1000}, "
@@ -105,13 +82,8 @@ def make_engine(
 
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
-    """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves.
-
-    pysqlite's own transaction handling starts transactions late and never
-    for savepoints; taking it over makes savepoints work and lets a writer
-    take the write lock up front with ``BEGIN IMMEDIATE``, so two writers
-    queue on the busy timeout instead of deadlocking half-way through.
-    """
+    """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves, so savepoints
+    work and a writer takes the lock up front (``BEGIN IMMEDIATE``)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -130,13 +102,8 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for errors that the same request, run again, may well not hit.
-
-    zope.sqlalchemy already recognises PostgreSQL's class 40 and MySQL's
-    deadlock, but only while the transaction is still open; errors raised at
-    commit time, SQLite's "database is locked" and MariaDB's lock wait
-    timeout need this check of our own.
-    """
+    """True for errors that the same request, run again, may well not hit
+    (zope.sqlalchemy's check misses commit-time and SQLite's, among others)."""
     if IRetryableError.providedBy(exc) or isinstance(
         exc, transaction.interfaces.TransientError | StaleDataError
     ):
@@ -144,23 +111,15 @@ def is_transient(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated and exc.statement is not None:
-        # A pooled connection the server dropped (it restarted, or timed the
-        # connection out) failed a statement: nothing of this transaction can
-        # have committed, and SQLAlchemy has emptied the pool of connections
-        # as old, so the next attempt connects afresh. A failed COMMIT has no
-        # statement: its outcome is unknown, so it is never replayed.
+        # A dropped pooled connection failed a statement: nothing committed.
+        # A failed COMMIT has no statement and may have landed: not replayed.
         return True
     return drivers.lost_a_race(exc)
 
 
 def is_unavailable(exc: BaseException) -> bool:
     """True when the database cannot answer now: down, restarting, or too slow.
-
-    Not retried (a new attempt would wait out the same outage); the client
-    gets 503 with Retry-After. When the database is back, the first request
-    on each stale pooled connection is replayed on a new one (is_transient),
-    with no restart of the service.
-    """
+    Not retried (the replay would wait out the same outage): a 503."""
     if isinstance(exc, SQLAlchemyTimeoutError):  # no pooled connection free in time
         return True
     if not isinstance(exc, DBAPIError):
@@ -170,24 +129,16 @@ def is_unavailable(exc: BaseException) -> bool:
     return drivers.unavailable(exc)
 
 
-# The environ key the ``writes`` view option sets (see declared_writes).
+# Environ keys: set by the ``writes`` view option; the test harness's session.
 WRITES = "company_service.writes"
-# The environ key under which the test harness hands in a session of its own,
-# on a connection it rolls back after each test: every database access of
-# the request then goes through it.
 TEST_SESSION = "app.dbsession"
 
 
 def choose_bind(
     registry: Registry, *, writes: bool, request: Request | None = None
 ) -> Engine:
-    """The one place a session's database is chosen, by what it will do.
-
-    A writer gets the writers' pool: READ COMMITTED with row locks on
-    PostgreSQL and MariaDB, ``BEGIN IMMEDIATE`` on SQLite (see
-    docs/transactions.md). A reader gets a usable standby when
-    ``db.replica_url`` names some (replicas.py), else the readers' pool.
-    """
+    """The one place a session's database is chosen, by what it will do
+    (docs/transactions.md, "Which database a session uses")."""
     engine: Engine = registry["db.writer_engine" if writes else "db.engine"]
     replicas = registry.get("db.replicas")
     if writes or replicas is None or request is None:
@@ -199,13 +150,8 @@ def choose_bind(
 def open_session(
     registry: Registry, *, writes: bool, request: Request | None = None
 ) -> Session:
-    """A new session on the database ``choose_bind`` picks.
-
-    The factory is registered with zope.sqlalchemy once (``includeme``), so
-    the session joins the thread's transaction manager whenever it begins a
-    database transaction: ``request.tm`` in a request, ``transaction.manager``
-    in a script or pshell.
-    """
+    """A new session on the database ``choose_bind`` picks, joined to the
+    thread's transaction manager whenever it begins."""
     session: Session = registry["dbsession_factory"](
         bind=choose_bind(registry, writes=writes, request=request)
     )
@@ -213,11 +159,7 @@ def open_session(
 
 
 def request_dbsession(request: Request) -> Session:
-    """The request's session; a writer's when its view declared ``writes``.
-
-    The test harness may hand in a session of its own through the environ,
-    bound to a connection it rolls back afterwards.
-    """
+    """The request's session (the test harness's, if it handed one in)."""
     session = request.environ.get(TEST_SESSION)
     if session is None:
         writes = request.environ.get(WRITES, False)
@@ -227,8 +169,7 @@ def request_dbsession(request: Request) -> Session:
 
 
 def declared_writes(view: Any, info: Any) -> Any:
-    """View deriver for the ``writes`` option: a view that writes says so,
-    and its request's session is then a writer's (``choose_bind``)."""
+    """View deriver: a view declaring ``writes`` gets a writer's session."""
     if not info.options.get("writes"):
         return view
 
@@ -243,16 +184,9 @@ declared_writes.options = ("writes",)  # type: ignore[attr-defined]
 
 
 def thread_manager(request: Request) -> transaction.ThreadTransactionManager:
-    """``tm.manager_hook``: the thread's own transaction manager, explicit.
-
-    One manager per thread (``transaction.manager``) lets the session
-    factory be registered with zope.sqlalchemy once, instead of attaching
-    its listeners to every new session. Explicit mode refuses any use of it
-    outside a begun transaction. A failed commit leaves its transaction on
-    the manager (pyramid_tm answers, but only an abort frees it); it is
-    aborted here, before this request begins its own, so nothing of it
-    reaches the next request on this thread.
-    """
+    """``tm.manager_hook``: the thread's manager, explicit, freed of what a
+    failed commit left (docs/transactions.md, "Why once per factory, and one
+    manager per thread")."""
     manager = transaction.manager
     manager.explicit = True
     try:
@@ -267,13 +201,8 @@ Handler = Callable[[Request], Response]
 
 
 def back_off_tween_factory(handler: Handler, registry: Registry) -> Handler:
-    """Before a replayed attempt begins its transaction, wait a random while
-    that doubles with each attempt, so that requests that collided do not
-    collide again in step. Retries are the backstop: the write paths take
-    their row locks first, so contention waits instead of failing
-    (docs/transactions.md). A tween, not an ``IBeforeRetry`` subscriber: with
-    no subscriber at all, Pyramid skips its event notifications on every
-    request."""
+    """Jitter before a replayed attempt, doubling per attempt, so collided
+    requests do not collide again in step."""
     base_seconds = float(registry.settings.get("retry.backoff_ms", 20)) / 1000
 
     def back_off_tween(request: Request) -> Response:
@@ -286,25 +215,17 @@ def back_off_tween_factory(handler: Handler, registry: Registry) -> Handler:
     return back_off_tween
 
 
-ENGINES = ("db.engine", "db.writer_engine", "db.export_engine")
-
-
 def dispose_engines(registry: Any) -> None:
-    """Close every pooled connection the app holds (its readers', writers'
-    and exports' pools, and its standbys'): for tests that make apps of
-    their own."""
-    for name in ENGINES:
+    """Close every pool the app holds, standbys' included."""
+    for name in ("db.engine", "db.writer_engine", "db.export_engine"):
         registry[name].dispose()
-    replicas = registry.get("db.replicas")  # replicas.py, with db.replica_url
+    replicas = registry.get("db.replicas")
     if replicas is not None:
         replicas.dispose()
 
 
 def includeme(config: Configurator) -> None:
-    """Wire the engine, the session, pyramid_tm and pyramid_retry together."""
     settings = config.get_settings()
-    # The contract, not a preference: an explicit manager that refuses use
-    # outside a begun transaction, and every status >= 400 aborts.
     settings["tm.manager_hook"] = thread_manager
     settings["tm.commit_veto"] = "pyramid_tm.default_commit_veto"
     # annotate_user would look the token up for every request, even /healthz.
@@ -313,13 +234,7 @@ def includeme(config: Configurator) -> None:
 
     engine = make_engine(settings)
     config.registry["db.engine"] = engine
-    # Writers: READ COMMITTED with row locks (docs/transactions.md), in a pool
-    # of their own whose connections are made at that level. Switching one
-    # pool's connections per request would cost MariaDB two statements per
-    # write, and a SET on a connection the server had dropped fails outside
-    # any statement, where it cannot be told apart from a failed COMMIT.
-    # SQLite has one writer at a time: the writer handle only asks for
-    # BEGIN IMMEDIATE.
+    # Writers' pool: docs/transactions.md, "Which database a session uses".
     writer: Engine
     if engine.dialect.name == "sqlite":
         writer = engine.execution_options(sqlite_writer=True)
@@ -330,25 +245,20 @@ def includeme(config: Configurator) -> None:
         )
     config.registry["db.writer_engine"] = writer
     factory = sessionmaker()
-    # Once, on the factory, with the thread's manager (see thread_manager).
-    # "changed": zope.sqlalchemy commits only a session it saw change through
-    # the ORM, so a text() or Core write would otherwise be rolled back
-    # silently; a read-only transaction then ends in COMMIT, which costs the
-    # database what a ROLLBACK does.
+    # "changed": a text() or Core write commits too.
     zope.sqlalchemy.register(
         factory, initial_state="changed", transaction_manager=transaction.manager
     )
     config.registry["dbsession_factory"] = factory
-    # Streaming exports read for as long as the client downloads: a pool of
-    # their own, without the statement time limit of request queries.
+    # Exports read for as long as the client downloads: no statement limit.
     config.registry["db.export_engine"] = make_engine(
         {**settings, "db.statement_timeout_ms": 0}, pre_ping=True
     )
 
     config.include("pyramid_retry")
-    # What config.include("pyramid_tm") does, but request.tm: see request.py.
+    # pyramid_tm's includeme, less its request method (see request.py).
     config.add_tween("pyramid_tm.tm_tween_factory", over=EXCVIEW)
     config.add_tween(BACK_OFF_TWEEN, over="pyramid_tm.tm_tween_factory")
     config.add_view_deriver(declared_writes, name="writes")
-    if settings.get("db.replica_url"):  # reads on standbys: replicas.py
+    if settings.get("db.replica_url"):
         config.include(".replicas")

@@ -1,9 +1,7 @@
 """What each database driver's errors mean: the one module that knows.
 
-psycopg 3 reports a SQLSTATE, PyMySQL a MariaDB error number, sqlite3 only
-a message. Everything above this module asks a question ("was this a
-unique violation?", "is it worth running the request again?") and never
-looks at a driver's exception itself.
+psycopg 3 reports a SQLSTATE, PyMySQL an error number, sqlite3 a message;
+everything above asks a question here instead.
 """
 
 import sqlite3
@@ -12,16 +10,12 @@ import psycopg
 import pymysql
 from sqlalchemy.exc import DBAPIError
 
-# MariaDB: 1213 deadlock, 1205 lock wait timeout, 1020 record changed since
-# last read (snapshot isolation). All mean "try the whole thing again".
-# Galera reports a transaction that failed certification, or was aborted by
-# a replicated write that won, as 1213 too, at COMMIT or at its next statement.
+# MariaDB: 1213 deadlock (Galera's certification failure too), 1205 lock
+# wait timeout, 1020 record changed since the snapshot.
 MYSQL_TRANSIENT = frozenset({1020, 1205, 1213})
-# MariaDB: the server is gone or going (2003 cannot connect, 2006 gone away,
-# 2013 lost connection, 1053 shutting down, 1927 connection killed) or the
-# statement ran past max_statement_time (1969). Galera: 1047 "WSREP has not
-# yet prepared node for application use", a node outside the primary
-# component (it lost quorum, or is still joining): another node can answer.
+# MariaDB: 2003 cannot connect, 2006 gone away, 2013 lost connection, 1053
+# shutting down, 1927 killed, 1969 max_statement_time; Galera 1047 node not
+# in the primary component.
 MYSQL_UNAVAILABLE = frozenset({1047, 1053, 1927, 1969, 2003, 2006, 2013})
 MYSQL_GONE = MYSQL_UNAVAILABLE - {1969}  # all but the statement time limit
 MYSQL_DUPLICATE_ENTRY = 1062
@@ -54,58 +48,53 @@ def lost_a_race(error: DBAPIError) -> bool:
     return False
 
 
+def _server_says(
+    orig: BaseException | None, sqlstates: tuple[str, ...], errnos: frozenset[int]
+) -> bool:
+    if isinstance(orig, psycopg.OperationalError):
+        return orig.sqlstate is None or orig.sqlstate.startswith(sqlstates)
+    if isinstance(orig, pymysql.err.MySQLError):
+        return _mysql_errno(orig) in errnos
+    return False
+
+
 def unavailable(error: DBAPIError) -> bool:
     """The database cannot answer now: down, restarting, or too slow."""
-    orig = error.orig
-    if isinstance(orig, psycopg.OperationalError):
-        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_UNAVAILABLE)
-    if isinstance(orig, pymysql.err.MySQLError):
-        return _mysql_errno(orig) in MYSQL_UNAVAILABLE
-    if isinstance(orig, sqlite3.OperationalError):
-        return "unable to open database" in str(orig)
-    return False
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return "unable to open database" in str(error.orig)
+    return _server_says(error.orig, POSTGRES_UNAVAILABLE, MYSQL_UNAVAILABLE)
 
 
 def server_gone(error: DBAPIError) -> bool:
-    """The server cannot be reached or is shutting down: unlike
-    :func:`unavailable`, not a statement that merely ran too long."""
+    """The server cannot be reached or is shutting down (not merely slow)."""
+    return _server_says(error.orig, POSTGRES_GONE, MYSQL_GONE)
+
+
+def _refused_by(
+    error: DBAPIError, sqlstate: str, mysql_errno: int, sqlite_message: str
+) -> bool:
     orig = error.orig
-    if isinstance(orig, psycopg.OperationalError):
-        return orig.sqlstate is None or orig.sqlstate.startswith(POSTGRES_GONE)
+    if isinstance(orig, psycopg.Error):
+        return orig.sqlstate == sqlstate
     if isinstance(orig, pymysql.err.MySQLError):
-        return _mysql_errno(orig) in MYSQL_GONE
-    return False
+        return _mysql_errno(orig) == mysql_errno
+    return isinstance(orig, sqlite3.Error) and str(orig).startswith(sqlite_message)
 
 
 def unique_violation(error: DBAPIError) -> bool:
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23505"
-    if isinstance(orig, pymysql.err.IntegrityError):
-        return _mysql_errno(orig) == MYSQL_DUPLICATE_ENTRY
-    if isinstance(orig, sqlite3.IntegrityError):
-        return str(orig).startswith("UNIQUE constraint failed")
-    return False
+    return _refused_by(
+        error, "23505", MYSQL_DUPLICATE_ENTRY, "UNIQUE constraint failed"
+    )
 
 
 def missing_reference(error: DBAPIError) -> bool:
     """A row written refers, by a foreign key, to a row that does not exist.
     (SQLite says only that some foreign key failed.)"""
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23503"
-    if isinstance(orig, pymysql.err.IntegrityError):
-        return _mysql_errno(orig) == MYSQL_NO_PARENT_ROW
-    if isinstance(orig, sqlite3.IntegrityError):
-        return str(orig) == "FOREIGN KEY constraint failed"
-    return False
+    return _refused_by(
+        error, "23503", MYSQL_NO_PARENT_ROW, "FOREIGN KEY constraint failed"
+    )
 
 
 def check_violation(error: DBAPIError) -> bool:
     """A CHECK constraint refused the statement."""
-    orig = error.orig
-    if isinstance(orig, psycopg.Error):
-        return orig.sqlstate == "23514"
-    if isinstance(orig, pymysql.err.MySQLError):
-        return _mysql_errno(orig) == MYSQL_CHECK_FAILED
-    return "CHECK constraint failed" in str(orig)
+    return _refused_by(error, "23514", MYSQL_CHECK_FAILED, "CHECK constraint failed")

@@ -1,40 +1,9 @@
 """Answer only for the host names in ``api.trusted_hosts``.
 
-Why: ``Location`` and ``Link`` are absolute URLs built from the request's
-``Host`` (WebOb's ``request.host``: the ``Host`` header, or waitress's
-``server_name`` and port when there is none). Left unchecked, a client or a
-careless proxy sending ``Host: evil.example`` would have the service write
-URLs that point elsewhere, and caches could keep them. So a request whose
-host is not listed gets ``400`` before it reaches a view, and no URL the
-service writes names a host the operator did not choose.
-
-The rules:
-
-- ``api.trusted_hosts`` is a space-separated list of host names, without a
-  port: a ``Host`` with any port (or none) matches a listed name. IPv6
-  addresses are written as in a ``Host`` header, in brackets (``[::1]``).
-  Names compare case-insensitively, and one trailing dot is ignored
-  (``example.com.`` is ``example.com``). Unset, it is
-  :data:`DEFAULT_TRUSTED_HOSTS`, what ``make run`` is reached by; set to
-  nothing or to a name with a port, the app refuses to start.
-- The host checked is the one waitress hands the app, after its trusted-proxy
-  handling: behind a proxy whose ``X-Forwarded-Host`` waitress trusts
-  (production.ini), that is the public name the client used.
-- A ``Host`` that is empty, malformed (a bad port, several values) or missing
-  from an HTTP/1.1 request gets ``400`` (RFC 9112 section 3.2 requires one).
-  An HTTP/1.0 request may omit it: WebOb then builds URLs from waitress's
-  ``server_name`` (``waitress.invalid`` unless [server:main] sets it), a name
-  the operator chose, so it is checked like a ``Host``: such a request is
-  served only if ``server_name`` is listed.
-- ``/healthz`` and ``/readyz`` answer whatever the host: load balancers and
-  probes often address the service by its IP address. They write no URLs.
-
-A tween just under the outermost one (:mod:`company_service.request_id`), so
-the ``400`` still carries ``X-Request-ID`` and the security headers, and above
-CORS and pyramid_tm: a refused request is not a preflight, opens no
-transaction and looks no token up. Only the declared-oversize ``413``
-(:mod:`company_service.body_limit`, an execution policy) comes before it; it
-writes no URL.
+``Location`` and ``Link`` are built from the request's host, so any other
+host is a 400 and no URL the service writes names a host the operator did
+not choose. The rules: docs/API.md, "Errors"; the tween's place:
+docs/DESIGN.md, "The tweens, outermost first".
 """
 
 import logging
@@ -103,8 +72,8 @@ def trusted_hosts(settings: Mapping[str, Any]) -> frozenset[str]:
 
 
 def requested_host(request: Request) -> str | None:
-    """The host WebOb builds URLs from, or ``None`` for an HTTP/1.1 request
-    without a ``Host`` header."""
+    """The host WebOb builds URLs from (on HTTP/1.0 perhaps waitress's
+    ``server_name``), or ``None`` for an HTTP/1.1 request without ``Host``."""
     environ = request.environ
     if "HTTP_HOST" not in environ and environ.get("SERVER_PROTOCOL") != "HTTP/1.0":
         return None
@@ -124,7 +93,6 @@ def trusted_hosts_tween_factory(handler: Handler, registry: Registry) -> Handler
         name = host_name(host) if host is not None else None
         if name in trusted:
             return handler(request)
-        # A forgotten public name in production shows up here, request by request.
         log.info("refused host %.100r (%s)", host, SETTING)
         return problem_response(
             request,
@@ -136,10 +104,6 @@ def trusted_hosts_tween_factory(handler: Handler, registry: Registry) -> Handler
 
 
 def includeme(config: Configurator) -> None:
-    # Fail at start-up, not at the first request, on a bad setting.
-    trusted_hosts(config.get_settings())
-    # Under the standard headers, over CORS when it is on. Pyramid's implicit
-    # order is best-effort: tests/functional/test_trusted_hosts.py checks that
-    # pyramid_tm comes below too (naming it here would push CORS under the
-    # exception view).
+    trusted_hosts(config.get_settings())  # a bad setting stops the start
+    # Naming pyramid_tm here would push CORS under the exception view.
     config.add_tween(HOSTS_TWEEN, under=STANDARD_HEADERS_TWEEN, over=(CORS_TWEEN, MAIN))

@@ -1,12 +1,8 @@
-"""What the registered views say about the routes: which methods each route
-answers (for 405's ``Allow``, CORS and the OpenAPI document), and that every
-routed view declares a permission. Read from Pyramid's introspector, so it
-covers views added by decorator and by ``config.add_view`` alike."""
+"""What the registered views say about the routes, read from Pyramid's
+introspector: the methods each answers."""
 
 from typing import Any
 
-from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
 
@@ -30,21 +26,6 @@ def view_methods(view: dict[str, Any]) -> tuple[str, ...]:
     """The methods a registered view answers (a string or a tuple, as given)."""
     methods = view["request_methods"] or ("GET",)
     return (methods,) if isinstance(methods, str) else tuple(methods)
-
-
-def require_permissions(config: Configurator) -> None:
-    """Refuse to start with a routed view that declares no permission.
-
-    ``api_view`` checks views registered by decorator; this also catches
-    ``config.add_view`` calls, from this package or an included one.
-    """
-    config.commit()
-    for view in route_views(config.registry):
-        if view["permission"] is None:
-            raise ConfigurationError(
-                f"view {view['callable']!r} on route {view['route_name']!r} "
-                "declares no permission"
-            )
 
 
 def allowed_methods(registry: Registry, route_name: str) -> frozenset[str]:

@@ -1,10 +1,7 @@
 """The OpenAPI 3.1 document, generated from the views that serve the API.
 
-Paths come from the route table. Operations come from the views registered
-with ``api_view``, read from Pyramid's introspector: the operation each
-declares (views/config.py), its permission, its query model and the model
-it returns. What follows from those (``problems``) is derived, not listed.
-Schemas come from the pydantic models that validate and render the bodies.
+Operations are read from Pyramid's introspector (what each ``api_view``
+declares, its permission and models); the problems they imply are derived.
 """
 
 import re
@@ -65,9 +62,7 @@ IDEMPOTENCY_KEY = header(
     },
     "repeat a POST safely: the stored answer comes back, nothing runs twice",
 )
-# With PostgreSQL standbys (db.replica_url, replicas.py): every 2xx write
-# answers it, a read that sends it back sees that write. Without standbys it
-# is neither sent nor read. A plain string here: what it holds is ours.
+# A plain string: what it holds is ours (replicas.py).
 CONSISTENCY_TOKEN = header(
     CONSISTENCY_HEADER,
     {"type": "string"},
@@ -79,7 +74,7 @@ CONSISTENCY_ANSWER = {
     "description": "with standbys only: send it back on a read to see this write",
 }
 RESPONSE_HEADERS = {
-    # services/versions.py: "<id>-<version>[-<count>]"
+    # the services' *_tag: "<id>-<version>[-<count>]"
     ETAG: {"schema": {"type": "string", "pattern": '^"[0-9]+(-[0-9]+)+"$'}},
     LOCATION: {"schema": {"type": "string", "format": "uri"}},
     LINK: {"schema": {"type": "string"}, "description": 'rel="next"'},

@@ -12,10 +12,9 @@ from .schemas.responses import Problem
 
 PROBLEM_JSON = "application/problem+json"
 
-FieldError = Mapping[str, Any]  # {"loc": [...], "msg": "...", "type": "..."}
+ErrorItem = Mapping[str, Any]  # {"loc": [...], "msg": "...", "type": "..."}
 
-# RFC 9110's reason phrases. Python's http.HTTPStatus changed some of them
-# between versions (422 was "Unprocessable Entity" before 3.13).
+# RFC 9110's reason phrases; Python's changed between versions (422).
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -32,19 +31,30 @@ TITLES = {
 }
 
 
+class InvalidRequest(Exception):
+    """Parts of the request (body, query, a header) that cannot be used: a
+    422 naming each."""
+
+    def __init__(self, errors: Sequence[ErrorItem]) -> None:
+        super().__init__(errors)
+        self.errors = list(errors)
+
+
+def invalid(loc: Sequence[str | int], message: str) -> InvalidRequest:
+    """A 422 naming one part of the request."""
+    return InvalidRequest([{"loc": list(loc), "msg": message, "type": "value_error"}])
+
+
 def problem_response(
     request: Request,
     status: int,
     detail: str | None = None,
     *,
-    errors: Sequence[FieldError] | None = None,
+    errors: Sequence[ErrorItem] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Build the problem+json response for ``status``.
-
-    The title is the status's standard phrase; ``detail`` must be written for
-    the client: never an exception's text, SQL or a traceback.
-    """
+    """The problem+json response for ``status``; ``detail`` is written for the
+    client: never an exception's text, SQL or a traceback."""
     fields: dict[str, Any] = {
         "type": "about:blank",
         "title": TITLES.get(status) or HTTPStatus(status).phrase,

@@ -1,10 +1,7 @@
-"""``pshell CONFIG_URI``: a Python shell with the app's session and transaction.
+"""``pshell CONFIG_URI``: a shell with a writer's ``dbsession`` joined to ``tm``.
 
-``dbsession`` is a writer's session (db.open_session), joined to ``tm`` as a
-request's is. Unlike a request, the shell's manager is implicit: after
-``tm.commit()`` or ``tm.abort()`` the next statement starts a fresh
-transaction, which is what someone typing at a prompt expects. Whatever is
-uncommitted at exit is rolled back.
+The manager is implicit, so after ``tm.commit()`` the next statement starts a
+fresh transaction; whatever is uncommitted at exit is rolled back.
 """
 
 from collections.abc import Iterator

@@ -1,25 +1,8 @@
 """Reads from PostgreSQL hot standbys, with read-your-writes per client.
 
-Installed only when ``db.replica_url`` names one or more standbys (space
-separated): without it nothing here runs, and no request pays for it.
-
-- Every write (a view that declares ``writes``, the CLI, pshell) and every
-  bearer-token lookup goes to the primary. A reading request reads a
-  standby (db.choose_bind).
-- A 2xx write answers ``Consistency-Token``: the primary's WAL insert
-  position read after COMMIT, so never earlier than the commit's record.
-  A read that sends it back is served by a standby only once that standby
-  has replayed so far (``pg_last_wal_replay_lsn()``), waiting at most
-  ``db.replica_wait_ms``; then by the primary. A token that is not a WAL
-  position is a 422 naming the header.
-- A standby is skipped while it lags more than ``db.replica_max_lag_seconds``
-  (checked at most every ``db.replica_check_seconds`` by the request that
-  finds the last check old) and for ``db.replica_down_seconds`` after it
-  failed. A request whose standby failed is replayed by pyramid_retry and
-  goes to another standby or the primary: a read wrote nothing, so running
-  it again is always safe.
-
-See docs/scaling.md, section "PostgreSQL hot standby".
+Installed only when ``db.replica_url`` names standbys. How reads are routed,
+the Consistency-Token and the failure modes: docs/scaling.md, section
+"PostgreSQL hot standby".
 """
 
 import itertools
@@ -44,7 +27,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import db, drivers
-from .services.errors import InvalidInput
+from .problems import invalid
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +36,10 @@ HEADER = "Consistency-Token"
 LSN_SHAPE = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 TOKEN_TWEEN = "company_service.replicas.consistency_token_tween_factory"  # noqa: S105
 
-# After COMMIT: the insert position is past the commit record even with
-# synchronous_commit off (the flush position might not be yet).
+# Past the commit record even with synchronous_commit off.
 WAL_POSITION = text("SELECT pg_current_wal_insert_lsn()::text")
 REPLAYED = text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)")
-# Seconds behind: 0 when it streams and has replayed all it received; else
-# the age of the last transaction it replayed (an upper bound); NULL (never
-# usable) when it is no longer in recovery: a promoted standby is not a copy
-# of our primary any more.
+# Seconds behind (an upper bound); NULL, never usable, once promoted.
 LAG = text(
     "SELECT CASE"
     " WHEN NOT pg_is_in_recovery() THEN NULL"
@@ -74,22 +53,16 @@ def parse_token(value: str) -> str:
     """The WAL position a client sent back, or a 422 naming the header."""
     token = value.strip().upper()
     if LSN_SHAPE.fullmatch(token) is None:
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["header", HEADER],
-                    "msg": "not a token this service issued; send back the "
-                    f"{HEADER} of a write, unchanged",
-                    "type": "value_error",
-                }
-            ]
+        raise invalid(
+            ("header", HEADER),
+            f"not a token this service issued; send back the {HEADER} of a write,"
+            " unchanged",
         )
     return token
 
 
 def autocommit(engine: Engine) -> Connection:
-    """A pooled connection without a transaction: one round trip per query,
-    and no snapshot taken before the request's own transaction begins."""
+    """A pooled connection outside any transaction: takes no snapshot."""
     return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
@@ -173,9 +146,8 @@ class ReplicaSet:
         return found
 
     def replayed(self, replica: Replica, lsn: str, deadline: float) -> bool:
-        """Whether ``replica`` replays ``lsn`` before ``deadline``: polled,
-        on a connection outside any transaction, so the request's own
-        snapshot, taken afterwards, includes the write."""
+        """Whether ``replica`` replays ``lsn`` before ``deadline``; polled before
+        the request's snapshot is taken, so that snapshot includes the write."""
         pause = 0.001
         try:
             with autocommit(replica.engine) as connection:
@@ -205,22 +177,18 @@ class ReplicaSet:
         return None
 
     def bind_for(self, request: Request) -> Engine | None:
-        """The standby a reading request should use (db.choose_bind), or None
-        for the primary: none is usable, or none replays the write whose
-        Consistency-Token the request sent in time."""
+        """The standby a reading request should use, or None for the primary."""
         sent = request.headers.get(HEADER)
         replica = self.pick(None if sent is None else parse_token(sent))
         return None if replica is None else replica.engine
 
     def dispose(self) -> None:
-        """Close the standbys' pooled connections (db.dispose_engines)."""
         for replica in self.replicas:
             replica.engine.dispose()
 
     def states(self) -> list[dict[str, Any]]:
-        """Each standby's state for /readyz: as the reads see it, refreshed
-        like theirs (at most one check per interval, none while it is down),
-        so health checks add no load and never wait on a dead standby long."""
+        """Each standby's state for /readyz, refreshed as the reads' is, so
+        health checks add no load."""
         self.usable()
         now = self.clock()
         report = []
@@ -262,15 +230,9 @@ def consistency_token_tween_factory(handler: Handler, registry: Registry) -> Han
     return consistency_token_tween
 
 
-def replica_urls(settings: Mapping[str, Any]) -> list[str]:
-    return list(aslist(settings.get("db.replica_url", "")))
-
-
 def watch_failures(replicas: ReplicaSet, replica: Replica) -> None:
-    """A standby that is gone fails the request's statement: mark the error
-    retryable (the replay reads elsewhere) and skip the standby a while. A
-    statement that only ran too long (57014) is not the standby's failure:
-    it is a 503 as on the primary, and the standby stays in rotation."""
+    """A standby that is gone: its error is retryable (the replay reads
+    elsewhere) and it is skipped a while. A slow statement is neither."""
 
     @event.listens_for(replica.engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
@@ -284,7 +246,7 @@ def watch_failures(replicas: ReplicaSet, replica: Replica) -> None:
 
 def make_replicas(settings: Mapping[str, Any]) -> ReplicaSet:
     replicas = []
-    for number, url in enumerate(replica_urls(settings), start=1):
+    for number, url in enumerate(aslist(settings["db.replica_url"]), start=1):
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigurationError("db.replica_url: only PostgreSQL standbys")
         engine = db.make_engine(settings, address=url)

@@ -1,12 +1,8 @@
 """The request class: what a request of this app knows, each computed once.
 
-Pyramid's ``add_request_method(..., reify=True)`` makes a new class for
-every request to hang such properties on, and that class alone cost more
-than the request's token and headers together. A request factory whose class
-defines them costs nothing per request: Pyramid's documented alternative.
-So pyramid_tm's ``request.tm`` is defined here too, with pyramid_tm's own
-``create_tm``, and db.py registers pyramid_tm's tween itself instead of
-including pyramid_tm, whose includeme would add it as a request method.
+Properties on the class instead of ``add_request_method``, which builds a
+class per request (docs/transactions.md, "Why the app has its own request
+class").
 """
 
 from typing import Any
@@ -20,8 +16,7 @@ from . import db, request_id, security
 
 
 class Request(PyramidRequest):  # type: ignore[misc]  # Pyramid is untyped
-    """Each property is computed on first use, then kept for the request.
-    (Pyramid's ``reify`` is untyped: mypy is told the type of each.)"""
+    """Pyramid's ``reify`` is untyped: mypy is told the type of each."""
 
     @reify  # type: ignore[untyped-decorator]
     def tm(self) -> Any:

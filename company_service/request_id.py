@@ -15,19 +15,15 @@ STANDARD_HEADERS_TWEEN = "company_service.request_id.standard_headers_tween_fact
 
 # A client's id is echoed only if it is short and plain: it ends up in logs.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
-# A fresh id is this process's random prefix and a count: unique across
-# processes and restarts like a uuid4, without asking the OS for randomness
-# on every request. 32 hex digits, as a uuid4's.
+# A fresh id: a random prefix and a count, unique as a uuid4 is, without
+# asking the OS for randomness on every request.
 PROCESS_PREFIX = secrets.token_hex(8)
 COUNT = itertools.count()
 
 
 def request_id(request: Request) -> str:
-    """The client's X-Request-ID when sane, else a fresh one.
-
-    Kept in the environ, which pyramid_retry reuses, so every attempt of a
-    retried request logs under the id the client finally receives.
-    """
+    """The client's X-Request-ID when sane, else a fresh one, kept in the
+    environ so every attempt of a retried request logs under one id."""
     given: str = request.headers.get("X-Request-ID", "")
     if SANE_REQUEST_ID.fullmatch(given):
         return given
@@ -41,8 +37,7 @@ def request_id(request: Request) -> str:
 
 
 def add_standard_headers(request: Request, response: Response) -> None:
-    """Appended to the header list in one step: each ``headers[...] = ``
-    would search and rebuild it. No view sets either of the first two."""
+    """Appended in one step: each ``headers[...] =`` rebuilds the list."""
     added = [
         ("X-Request-ID", request.request_id),
         ("X-Content-Type-Options", "nosniff"),
@@ -55,12 +50,7 @@ def add_standard_headers(request: Request, response: Response) -> None:
 def standard_headers_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
-    """The outermost tween: above pyramid_tm (so after its commit or abort)
-    and above CORS, it sees every answer the app gives.
-
-    A tween rather than a NewResponse subscriber: with no subscriber at all,
-    Pyramid skips its five event notifications on every request.
-    """
+    """The outermost tween: it sees every answer, after commit or abort."""
 
     def standard_headers_tween(request: Request) -> Response:
         response = handler(request)

@@ -1,13 +1,10 @@
 """Bearer-token authentication and role-based permissions.
 
-``reader`` may view; ``editor`` may also edit. A request with no usable token
-has no identity: a protected view then answers 401, and a known token without
-the permission answers 403 (see ``views/errors.py``).
-
-A valid token's identity is kept in the process for ``auth.token_cache_seconds``
-(default 5), so a request costs no round trip for it; a revoked token is
-therefore refused by every process within that time. An unknown token is
-never kept: a token made a moment ago works at once.
+``reader`` may view; ``editor`` may also edit; a view that names no
+permission needs ``view`` (open ones say NO_PERMISSION_REQUIRED). No usable
+token: 401; a token without the permission: 403 (views/errors.py). A valid
+token is kept for ``auth.token_cache_seconds``, so a revoked one works that
+long; an unknown one is never kept.
 """
 
 import threading
@@ -164,3 +161,4 @@ def includeme(config: Configurator) -> None:
     seconds = token_cache_seconds(config.get_settings())
     registry["token_cache"] = TokenCache(registry["db.engine"], seconds)
     config.set_security_policy(BearerTokenSecurityPolicy())
+    config.set_default_permission(VIEW)

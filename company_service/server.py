@@ -1,30 +1,9 @@
-"""The server runner: waitress, draining gracefully on SIGTERM.
+"""The server runner (``egg:company_service#waitress``): waitress, draining on SIGTERM.
 
-Plain waitress dies at once on SIGTERM (Python's default), cutting off the
-requests it is serving. Here SIGTERM starts a drain in three steps:
-
-1. for ``drain_seconds`` the process keeps accepting and serving, but
-   ``/readyz`` answers 503 (the app reads :data:`DRAINING_KEY` from the
-   environ), so a load balancer health-checking it takes it out of rotation
-   before its listener closes; a request sent meanwhile is still served;
-2. then it stops accepting new connections and lets the requests in flight
-   finish and their answers reach the clients (for at most
-   ``shutdown_grace_seconds``);
-3. then it stops the loop. A request still running past that is cut off
-   with the process; its transaction was never committed, so nothing of it
-   remains.
-
-``drain_seconds`` (default 0: no balancer, stop accepting at once) must
-exceed the balancer's ``fall`` x ``inter`` (docs/scaling.md, "Load balancer
-and rolling restarts"). A second SIGTERM stops at once.
-
-The listeners' connections are served as HTTP/1.1 wants (``waitress_framing``):
-kept open after streamed, 204 and 304 answers, and a HEAD gets no body bytes.
-
-A port another program holds is one line on stderr and exit status 2,
-not waitress's traceback.
-
-Used from the ini files as ``[server:main] use = egg:company_service#waitress``.
+SIGTERM makes ``/readyz`` answer 503 for ``drain_seconds``, then stops
+accepting and lets the requests in flight finish for at most
+``shutdown_grace_seconds``; a second SIGTERM stops at once. See
+docs/scaling.md, "Load balancer and rolling restarts".
 """
 
 import _thread
@@ -48,8 +27,7 @@ WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 def announcing(app: WSGIApp, draining: threading.Event) -> WSGIApp:
-    """``app`` with the drain's Event in every request's environ: the app
-    learns of the drain without a global, and a test can set it itself."""
+    """``app`` with the drain's Event in every request's environ."""
 
     def with_drain_flag(
         environ: dict[str, Any], start_response: Any
@@ -61,11 +39,8 @@ def announcing(app: WSGIApp, draining: threading.Event) -> WSGIApp:
 
 
 def exit_port_in_use(global_conf: dict[str, Any], settings: dict[str, Any]) -> NoReturn:
-    """Say which port is taken and how to pick another, then exit with 2.
-
-    ``os._exit``: pserve catches SystemExit from a server runner and exits
-    with 0; nothing has been served, so there is nothing to tidy up.
-    """
+    """Say which port is taken and how to pick another, then exit with 2
+    (``os._exit``: pserve turns a SystemExit into status 0)."""
     ports = sorted({address[-1][1] for address in Adjustments(**settings).listen})
     named = " and ".join(str(port) for port in ports)
     config = os.path.relpath(global_conf.get("__file__", "development.ini"))
@@ -102,9 +77,7 @@ def serve(app: Any, global_conf: dict[str, Any] | None = None, **settings: Any) 
         deadline = time.monotonic() + grace
         while busy(sockets, server.task_dispatcher) and time.monotonic() < deadline:
             time.sleep(0.05)
-        # Back into on_sigterm, in the main thread. (interrupt_main() without
-        # a signal fakes SIGINT, which does nothing where SIGINT is ignored,
-        # as it is for a process started with "&" by a script.)
+        # Back into on_sigterm: a faked SIGINT is ignored under "&".
         _thread.interrupt_main(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:

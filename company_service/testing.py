@@ -1,24 +1,7 @@
-"""This repository's test support: shared by tests/, bench/ and fuzz/.
+"""Test support shared by tests/, bench/ and fuzz/: not an API.
 
-Not an API. It is installed with the package only because it lives in it, so
-that the tests, the benchmark and the fuzzer import one module instead of each
-other. The application never imports it, and it does not import pytest or
-webtest: bench/ and fuzz/ run without them.
-
-- the app and its settings: :func:`app_settings_from`, :func:`make_app`,
-  :func:`bearer`;
-- a throw-away database: :func:`chosen_database_url` (``TEST_DATABASE_URL``
-  or a SQLite file), :func:`rebuild_schema` (by the migrations),
-  :func:`delete_all_rows`, :func:`store_token`, :func:`committed`,
-  :func:`count_rows`, :func:`alembic_config`;
-- the real server: :func:`live_server` runs ``pserve`` on a free port and
-  yields a :class:`LiveServer` whose requests return :class:`Answer`.
-
-:data:`ROOT` is the directory the package was imported from. In a checkout
-with the editable install ``make install`` makes, that is the repository,
-holding development.ini, testing.ini and production.ini; from an installed
-wheel it is site-packages and they are not there. The functions take the ini
-or its settings as an argument and assume no checkout.
+The app, throw-away databases (built by the migrations) and the real server.
+It imports neither pytest nor webtest, and takes every ini as an argument.
 """
 
 import http.client
@@ -56,6 +39,7 @@ from company_service import main
 from company_service.models import ApiToken, Department, Employee, IdempotencyKey
 from company_service.tokens import hash_token, new_token
 
+# The checkout, with its ini files, under the editable install.
 ROOT = Path(__file__).resolve().parent.parent
 # A str, not a Path: it is also a config URI and a command-line argument.
 TESTING_INI = str(ROOT / "testing.ini")
@@ -99,8 +83,7 @@ def alembic_config(connection: Connection) -> AlembicConfig:
 
 
 def rebuild_schema(engine: Engine) -> None:
-    """Drop whatever is there and build the schema the only way it is built:
-    by running every migration."""
+    """Drop whatever is there and run every migration."""
     existing = MetaData()
     existing.reflect(engine)
     with engine.begin() as connection:
@@ -217,23 +200,10 @@ def live_server(
     pythonpath: tuple[str, ...] = (),
     port: int | None = None,
 ) -> Iterator[LiveServer]:
-    """Start ``pserve`` on a free port with ``ini``'s app and server sections,
-    plus any options given (e.g. the test probes for the app).
-
-    The server imports what the caller can: the caller's ``sys.path`` is its
-    ``PYTHONPATH``, so the options may name modules outside the package
-    (``tests.support.probes``, ``bench.baseline``). Entries in ``pythonpath``
-    go before it: another checkout's ``company_service`` then wins over the
-    editable install's (``make bench --base`` serves an older commit so).
-
-    Its clients send ``Host: 127.0.0.1:<port>``, so ``api.trusted_hosts`` is
-    ``127.0.0.1`` unless ``app_options`` says otherwise: production.ini lists
-    only its public name, which no client here sends. Every server started
-    here signs cursors with one throw-away ``api.cursor_secret`` (production.ini
-    refuses to start without one), so a cursor from one is valid in the next.
-
-    ``port`` (else a free one) lets a restarted process take its
-    predecessor's place behind a load balancer."""
+    """``pserve`` on ``port`` (else a free one) with ``ini``'s sections plus
+    the options given; it imports what the caller can (``sys.path``, after
+    ``pythonpath``). Every server trusts ``127.0.0.1`` and shares one cursor
+    secret, so a cursor from one is valid in the next."""
     port = port or free_port()
     config = workdir / f"server-{port}.ini"
     app_options = {
@@ -243,8 +213,7 @@ def live_server(
     }
     app_lines = "".join(f"{k} = {v}\n" for k, v in app_options.items())
     server_lines = "".join(f"{k} = {v}\n" for k, v in (server_options or {}).items())
-    # waitress takes listen, or host and port, never both: override what
-    # the ini sets (development.ini's port comes from http_port).
+    # waitress takes listen, or host and port, never both.
     if "listen" in plaster.get_settings(str(ini), "server:main"):
         address = f"listen = 127.0.0.1:{port}\n"
     else:

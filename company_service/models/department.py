@@ -1,38 +1,24 @@
 """Departments: a name unique regardless of case."""
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, event
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import (
-    TABLE_ARGS,
-    Base,
-    UTCDateTime,
-    created_time,
-    derived,
-    fold,
-    text,
-    utcnow,
-)
+from .meta import TABLE_ARGS, Base, Versioned, before_write, derived, fold, text
 
 
 def name_key(name: str) -> str:
-    """The case-insensitive identity of a name, as the unique index sees it.
-
-    A digest of the folded name: folding can make a name many times longer
-    (one Arabic ligature folds to 18 characters), and a fixed width keeps the
-    unique index within every database's key-length limit.
-    """
+    """The case-insensitive identity of a name, as the unique index sees it:
+    a digest, since folding can make a name many times longer."""
     return hashlib.sha256(fold(name).encode()).hexdigest()
 
 
 KEY_DEFAULT = derived(name_key, "name")
 
 
-class Department(Base):
+class Department(Versioned, Base):
     __tablename__ = "departments"
     __table_args__ = (
         # The contract's sorts are (field, id): each has its own index.
@@ -46,20 +32,11 @@ class Department(Base):
     # Kept by the flush events below; the default is for an INSERT statement.
     name_key: Mapped[str] = mapped_column(text(64), unique=True, default=KEY_DEFAULT)
     description: Mapped[str | None] = mapped_column(text(2000))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=created_time, onupdate=utcnow
-    )
-    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Department {self.id} {self.name!r}>"
 
 
-@event.listens_for(Department, "before_insert")
-@event.listens_for(Department, "before_update")
+@before_write(Department)
 def _keep_name_key(_mapper: Any, _connection: Any, department: Department) -> None:
     department.name_key = name_key(department.name)

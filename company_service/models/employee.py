@@ -1,7 +1,7 @@
 """Employees: each in at most one department, reporting to at most one manager."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,22 +11,19 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import (
     TABLE_ARGS,
     Base,
-    UTCDateTime,
-    created_time,
+    Versioned,
+    before_write,
     derived,
     fold,
     long_text,
     text,
-    utcnow,
 )
 
 # 0 <= salary < 10^10, held as whole cents so sums and raises are exact on
@@ -34,10 +31,7 @@ from .meta import (
 MAX_SALARY_CENTS = 10**12
 SEARCH_KEY_SEPARATOR = "\x1f"
 
-# An employee's derived columns, each computed here and nowhere else. Objects
-# get them from the flush events and the ``salary`` setter below, INSERT
-# statements (the bulk create, the CSV import) from the column defaults and
-# ``insert_values``; the API's emails arrive as keys already (EmployeeIn).
+# The derived columns, each computed here and nowhere else.
 
 
 def email_key(email: str) -> str:
@@ -47,10 +41,8 @@ def email_key(email: str) -> str:
 
 
 def search_key(first_name: str, last_name: str, email: str) -> str:
-    """What ``q`` searches: the folded names and email (see ``fold``).
-
-    The unit separator keeps a match from spanning two fields.
-    """
+    """What ``q`` searches: the folded names and email, joined by a
+    separator no match can span."""
     return SEARCH_KEY_SEPARATOR.join(
         fold(part) for part in (first_name, last_name, email)
     )
@@ -62,8 +54,7 @@ def cents(salary: Decimal) -> int:
 
 
 def insert_values(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """An employee's fields, as the API names them, as an INSERT statement's
-    values: the salary in cents."""
+    """An employee's fields, as the API names them, as INSERT values."""
     values = dict(fields)
     values["salary_cents"] = cents(values.pop("salary"))
     return values
@@ -72,7 +63,7 @@ def insert_values(fields: Mapping[str, Any]) -> dict[str, Any]:
 SEARCH_KEY_DEFAULT = derived(search_key, "first_name", "last_name", "email")
 
 
-class Employee(Base):
+class Employee(Versioned, Base):
     __tablename__ = "employees"
     __table_args__ = (
         CheckConstraint(
@@ -106,21 +97,12 @@ class Employee(Base):
     )
     active: Mapped[bool] = mapped_column(default=True)
     search_key: Mapped[str] = mapped_column(long_text(), default=SEARCH_KEY_DEFAULT)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=created_time, onupdate=utcnow
-    )
-    # Numbered by the unit of work (version_id_col); an INSERT statement's is 1.
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    # Flipped (0 <-> 1) on each manager a management-chain check walks, so
-    # that Galera certifies what the check read (services/employees.py,
-    # ``_reaches``). In no representation; it moves neither version nor
-    # updated_at.
+    # Flipped by each management-chain check that walks the row, so Galera
+    # certifies what it read (docs/transactions.md, "Past one server").
+    # Last, after Versioned's columns, as the migration added it.
     chain_stamp: Mapped[int] = mapped_column(
-        SmallInteger, default=0, server_default="0"
+        SmallInteger, default=0, server_default="0", sort_order=1
     )
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def salary(self) -> Decimal:
@@ -134,10 +116,8 @@ class Employee(Base):
         return f"<Employee {self.id} {self.email!r}>"
 
 
-@event.listens_for(Employee, "before_insert")
-@event.listens_for(Employee, "before_update")
+@before_write(Employee)
 def _keep_derived_columns(_mapper: Any, _connection: Any, employee: Employee) -> None:
-    """Whoever writes the object: the API, pshell, the sample data, a test."""
     employee.email = email_key(employee.email)
     employee.search_key = search_key(
         employee.first_name, employee.last_name, employee.email

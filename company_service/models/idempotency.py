@@ -9,12 +9,8 @@ from .meta import TABLE_ARGS, Base, UTCDateTime, long_text, text, utcnow
 
 
 class IdempotencyKey(Base):
-    """One per (token, key): written in the same transaction as the effect.
-
-    If the request fails, its transaction is aborted and this row with it,
-    so the key stays free; if it succeeds, the effect and the stored answer
-    commit together. Keys are scoped to the token that used them.
-    """
+    """One per (token, key), written in the transaction of the effect: a
+    failed request leaves the key free."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (
@@ -34,8 +30,7 @@ class IdempotencyKey(Base):
     body: Mapped[str | None] = mapped_column(long_text())
     location: Mapped[str | None] = mapped_column(text(2000))
     etag: Mapped[str | None] = mapped_column(text(40))
-    # X-Request-ID of the request that claimed the key and produced the answer.
-    # NULL for a key claimed before revision c8e1a4f2d6b3 (expand/contract:
-    # NOT NULL once those have expired).
+    # The claiming request's X-Request-ID; NULL for keys older than revision
+    # c8e1a4f2d6b3 (expand now, NOT NULL once they expire).
     request_id: Mapped[str | None] = mapped_column(text(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, Table, Text
+from sqlalchemy import DateTime, Dialect, Integer, MetaData, String, Table, Text, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 T = TypeVar("T")
+Listener = TypeVar("Listener", bound=Callable[..., None])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -22,10 +23,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# InnoDB for transactions and foreign keys; utf8mb4 for all of Unicode.
-# AUTOINCREMENT: SQLite would otherwise give a deleted row's id to the next
-# row; PostgreSQL's sequences and InnoDB's counter never go back. An id, and
-# so a URL or an ETag, then never names two things.
+# InnoDB for transactions and foreign keys; utf8mb4 for all of Unicode;
+# AUTOINCREMENT so that SQLite, like the others, never reuses a deleted id.
 TABLE_ARGS = {
     "mysql_engine": "InnoDB",
     "mysql_charset": "utf8mb4",
@@ -35,8 +34,7 @@ TABLE_ARGS = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    # Every model maps one Table (DeclarativeBase only promises a FromClause),
-    # which Core's insert() and update() take and whose .name is known.
+    # One Table per model (DeclarativeBase only promises a FromClause).
     __table__: ClassVar[Table]
 
 
@@ -54,13 +52,8 @@ def long_text() -> TypeEngine[str]:
 
 
 def text(length: int) -> TypeEngine[str]:
-    """A VARCHAR that compares by code point on every database.
-
-    Each database's default collation sorts and compares text differently
-    (MariaDB's even treats "e" and "é" as equal). Comparing code points
-    everywhere gives one order for keyset paging, and uniqueness that means
-    exactly what the Python side computed.
-    """
+    """A VARCHAR that compares by code point on every database: one order
+    for keyset paging, and uniqueness as the Python side computed it."""
     return (
         String(length)
         .with_variant(String(length, collation="C"), "postgresql")
@@ -73,12 +66,8 @@ def text(length: int) -> TypeEngine[str]:
 
 
 def fold(value: str) -> str:
-    """Caseless form of ``value``: NFKC-normalised and casefolded.
-
-    "Straße", "STRASSE" and "strasse" fold alike, as do composed and
-    decomposed accents. Computed in Python because SQLite's lower() knows
-    only ASCII and each database would otherwise fold differently.
-    """
+    """Caseless form of ``value``, NFKC-normalised; in Python, because each
+    database folds differently (SQLite's lower() knows only ASCII)."""
     return unicodedata.normalize(
         "NFKC", unicodedata.normalize("NFKC", value).casefold()
     )
@@ -91,9 +80,8 @@ def utcnow() -> datetime:
 def derived(
     function: Callable[..., T], *columns: str
 ) -> Callable[[DefaultExecutionContext], T]:
-    """A column default: ``function`` of other columns of the row being
-    inserted, however it is inserted (the unit of work, or an INSERT
-    statement of one row or many)."""
+    """A column default: ``function`` of other columns of the row, however
+    it is inserted."""
 
     def default(context: DefaultExecutionContext) -> T:
         # SQLAlchemy leaves get_current_parameters() unannotated.
@@ -103,17 +91,25 @@ def derived(
     return default
 
 
+def before_write(model: type) -> Callable[[Listener], Listener]:
+    """Run the decorated mapper listener before each INSERT and UPDATE of
+    ``model``'s objects, whoever writes them."""
+
+    def register(listener: Listener) -> Listener:
+        event.listen(model, "before_insert", listener)
+        event.listen(model, "before_update", listener)
+        return listener
+
+    return register
+
+
 # Default for ``updated_at``: a new row was last changed when it was made.
 created_time = derived(lambda created: created, "created_at")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python, naive UTC with microseconds in the database.
-
-    One convention on three databases: SQLite has no time zones and MariaDB's
-    DATETIME drops fractions unless asked; a cursor holding a timestamp must
-    find exactly the stored value again.
-    """
+    """Aware UTC datetimes in Python, naive UTC with microseconds in the
+    database, so a cursor's timestamp finds the stored value on all three."""
 
     impl = DateTime
     cache_ok = True
@@ -136,3 +132,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class Versioned:
+    """Timestamps and the version the unit of work numbers (an INSERT
+    statement's is 1), after the model's own columns."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=created_time, onupdate=utcnow
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}

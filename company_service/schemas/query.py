@@ -1,18 +1,15 @@
-"""What each route accepts after the ``?``: one pydantic model per route.
+"""What each route accepts after the ``?``: one pydantic model per route,
+also the document's query parameters.
 
-A query string is text, so every value arrives as a ``str`` (a list when the
-name is repeated, which is refused: which value was meant?). The types below
-accept only the documented spelling: ASCII digits (``int()``, ``isdigit()``
-and pydantic's int parsing also take fullwidth and Arabic-Indic digits), ISO
-dates, ``true``/``false``. Each type says what it expects in one message.
-
-The same models are the OpenAPI document's query parameters
-(``QueryModel.openapi_parameters``), so what is checked and what is
-documented are one definition. Views get them through ``views/query.py``.
+Every value arrives as text (a list when repeated, which is refused). The
+types accept only the documented spelling: ASCII digits (``int()`` also takes
+other scripts' digits), ISO dates, ``true``/``false``; each says what it
+expects in one message.
 """
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -31,10 +28,27 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 
+from ..models import Department, Employee
 from ..paging import Sort, SortField, parse_sort
-from ..services.departments import SORT_FIELDS as DEPARTMENT_SORTS
-from ..services.employees import SORT_FIELDS as EMPLOYEE_SORTS
 from .types import MAX_ID, ONE_LINE, IsoDate, contract_message
+
+employees = Employee.__table__
+departments = Department.__table__
+# The sortable fields of each collection: the API's name, its column, its type.
+EMPLOYEE_SORTS = {
+    "id": SortField(employees.c.id, int),
+    "first_name": SortField(employees.c.first_name, str),
+    "last_name": SortField(employees.c.last_name, str),
+    "email": SortField(employees.c.email, str),
+    "hire_date": SortField(employees.c.hire_date, date),
+    "salary": SortField(employees.c.salary_cents, int),
+    "created_at": SortField(employees.c.created_at, datetime),
+}
+DEPARTMENT_SORTS = {
+    "id": SortField(departments.c.id, int),
+    "name": SortField(departments.c.name, str),
+    "created_at": SortField(departments.c.created_at, datetime),
+}
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50

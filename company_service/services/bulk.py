@@ -1,7 +1,6 @@
 """Creating many employees at once: every item stored, or none."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -9,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from ..models import Department, Employee, insert_values
 from ..schemas.employee import EmployeeIn
-from .errors import Conflict, Contended, InvalidInput
+from .errors import Conflict, Contended, FieldError, InvalidFields
 
 
-def item_error(index: int, field: str, message: str, kind: str) -> dict[str, Any]:
-    return {"loc": ["body", "items", index, field], "msg": message, "type": kind}
+def item_error(index: int, field: str, message: str) -> FieldError:
+    return FieldError(("items", index, field), message)
 
 
 class BulkCreate:
@@ -25,11 +24,9 @@ class BulkCreate:
     def __call__(self, items: Sequence[EmployeeIn]) -> list[Employee]:
         """The stored employees, in the order given.
 
-        A set-based write, as the contract's bulk operation is: one
-        ORM-enabled INSERT ... RETURNING through the session (multi-row on
-        PostgreSQL and MariaDB), where the unit of work sent a statement
-        per object and ran at 0.55-0.64x the throughput. The columns'
-        defaults fill in what the flush events would (models/employee.py).
+        One ORM-enabled INSERT ... RETURNING (multi-row on PostgreSQL and
+        MariaDB), not a statement per object; the columns' defaults fill in
+        what the flush events would.
         """
         self._check_references(items)
         self._check_duplicates(items)
@@ -53,17 +50,11 @@ class BulkCreate:
         errors = []
         for index, item in enumerate(items):
             if item.department_id is not None and item.department_id not in departments:
-                errors.append(
-                    item_error(
-                        index, "department_id", "no such department", "value_error"
-                    )
-                )
+                errors.append(item_error(index, "department_id", "no such department"))
             if item.manager_id is not None and item.manager_id not in managers:
-                errors.append(
-                    item_error(index, "manager_id", "no such employee", "value_error")
-                )
+                errors.append(item_error(index, "manager_id", "no such employee"))
         if errors:
-            raise InvalidInput(errors)
+            raise InvalidFields(errors)
 
     def _check_duplicates(self, items: Sequence[EmployeeIn]) -> None:
         """Emails repeated in the batch or already stored: 409 naming each item."""
@@ -72,7 +63,7 @@ class BulkCreate:
         for index, item in enumerate(items):
             if item.email in first_seen:
                 message = f"the same email as item {first_seen[item.email]}"
-                errors.append(item_error(index, "email", message, "conflict"))
+                errors.append(item_error(index, "email", message))
             else:
                 first_seen[item.email] = index
         stored = set(
@@ -81,12 +72,10 @@ class BulkCreate:
             )
         )
         for email in stored:
-            errors.append(
-                item_error(first_seen[email], "email", "already exists", "conflict")
-            )
+            errors.append(item_error(first_seen[email], "email", "already exists"))
         if errors:
-            errors.sort(key=lambda error: error["loc"][2])
-            raise Conflict(f"{len(errors)} items collide", errors=errors)
+            errors.sort(key=lambda error: error.path[1])
+            raise Conflict(f"{len(errors)} items collide", errors)
 
     def _existing(
         self, model: type[Employee | Department], ids: set[int | None]

@@ -1,6 +1,6 @@
 """Departments: create, read, replace, delete; listing with employee counts."""
 
-from datetime import datetime
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -8,20 +8,12 @@ from sqlalchemy.orm import Session
 
 from .. import drivers
 from ..models import Department, Employee
-from ..paging import SortField
 from ..schemas.department import DepartmentIn
-from .errors import Conflict, NotFound
+from .errors import Conflict, FieldError, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
-from .versions import Expected, check_state, state_tag, versioned_write
 
 departments = Department.__table__
 employees = Employee.__table__
-
-SORT_FIELDS = {
-    "id": SortField(departments.c.id, int),
-    "name": SortField(departments.c.name, str),
-    "created_at": SortField(departments.c.created_at, datetime),
-}
 
 # Counted in the same statement as the departments: no query per row.
 EMPLOYEE_COUNT = (
@@ -37,9 +29,9 @@ WITH_COUNT = select(*departments.c, EMPLOYEE_COUNT)
 
 
 def department_tag(department: Department | Record, employee_count: int) -> str:
-    """The state tag of the ETag: the count is part of the representation,
-    so a new or departed member changes the tag too."""
-    return state_tag(department.id, department.version, employee_count)
+    """The ETag's opaque-tag: the count is part of the representation, so a
+    new or departed member changes the tag too."""
+    return f"{department.id}-{department.version}-{employee_count}"
 
 
 class DepartmentService:
@@ -84,20 +76,20 @@ class DepartmentService:
         return department
 
     def replace(
-        self, department_id: int, data: DepartmentIn, expected: Expected | None
+        self, department_id: int, data: DepartmentIn, expect: Callable[[str], object]
     ) -> tuple[Department, int]:
-        """The replaced department and its employee count, counted once:
-        the precondition and the representation both need it."""
+        """The replaced department and its employee count, counted once: the
+        preconditions (``expect``, on the locked row) and the representation
+        both need it."""
         department = self.get(department_id, lock=True)
         count = self.employee_count(department_id)
-        check_state(department_tag(department, count), expected)
+        expect(department_tag(department, count))
         for field, value in data.model_dump().items():
             setattr(department, field, value)
-        with versioned_write(expected):
-            self._flush(data.name)
+        self._flush(data.name)
         return department, count
 
-    def delete(self, department_id: int, expected: Expected | None) -> None:
+    def delete(self, department_id: int, expect: Callable[[str], object]) -> None:
         """Delete a department nobody belongs to.
 
         The row is locked first: a concurrent new member's foreign key check
@@ -106,12 +98,11 @@ class DepartmentService:
         """
         department = self.get(department_id, lock=True)
         staff = self.employee_count(department_id)
-        check_state(department_tag(department, staff), expected)
+        expect(department_tag(department, staff))
         if staff:
             raise Conflict(f"the department still has {staff} employees")
         self.session.delete(department)
-        with versioned_write(expected):
-            self._flush(department.name)
+        self._flush(department.name)
 
     def _flush(self, name: str) -> None:
         """Flush; a unique violation names the department the client sent.
@@ -123,8 +114,6 @@ class DepartmentService:
             self.session.flush()
         except IntegrityError as error:
             if drivers.unique_violation(error):
-                raise Conflict(
-                    f"a department named {name!r} already exists",
-                    loc=["body", "name"],
-                ) from None
+                message = f"a department named {name!r} already exists"
+                raise Conflict(message, [FieldError(("name",), message)]) from None
             raise Conflict("the department is still referenced") from None

@@ -1,7 +1,8 @@
 """Employees: create, read, replace, delete, list with filters, org chart."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import CTE, Select, bindparam, func, literal, select, update
@@ -10,42 +11,25 @@ from sqlalchemy.orm import Session
 
 from .. import drivers
 from ..models import Department, Employee, fold
-from ..paging import SortField
 from ..schemas.employee import EmployeeIn
-from .errors import Conflict, Contended, InvalidInput, NotFound
+from .errors import Conflict, Contended, FieldError, InvalidFields, NotFound
 from .listing import Page, PageRequest, Record, fetch_page
-from .versions import Expected, check_state, state_tag, versioned_write
 
-# The hot read statements are written over the table's columns rather than
-# the mapped attributes: a statement free of ORM entities skips the ORM's
-# compile and loading steps, and its cache key is cheaper to compute.
+# The hot reads use the table's columns, not mapped attributes: no ORM
+# compile or loading step, and a cheaper cache key.
 employees = Employee.__table__
 departments = Department.__table__
 
-SORT_FIELDS = {
-    "id": SortField(employees.c.id, int),
-    "first_name": SortField(employees.c.first_name, str),
-    "last_name": SortField(employees.c.last_name, str),
-    "email": SortField(employees.c.email, str),
-    "hire_date": SortField(employees.c.hire_date, date),
-    "salary": SortField(employees.c.salary_cents, int),
-    "created_at": SortField(employees.c.created_at, datetime),
-}
-
 # Reads return rows of these columns, not Employee objects: a response needs
-# only the values, and building (and tracking) an ORM object per row cost
-# more than the query. Built once, so SQLAlchemy's statement cache key is too.
+# only the values, and an ORM object per row cost more than the query.
 EMPLOYEE_COLUMNS = [
     column for column in employees.c if column.key not in ("search_key", "chain_stamp")
 ]
 EMPLOYEE_BY_ID = select(*EMPLOYEE_COLUMNS).where(employees.c.id == bindparam("id"))
-# One step up a management chain writes the row it reads: it flips the row's
-# chain_stamp (which locks it FOR UPDATE until the transaction ends, on every
-# database) and then reads its manager, the newest committed one now that
-# the row is held. The write, not the lock, is what Galera certifies: a no-
-# change UPDATE or a locking read stays on its own node. updated_at is named
-# so that its onupdate leaves it alone: a manager's representation does not
-# change because a report moved.
+# One step up a management chain writes the row it reads (flipping its
+# chain_stamp locks it on every database, and Galera certifies a write, not a
+# lock), then reads its manager. updated_at is named so its onupdate leaves it:
+# a manager's representation does not change because a report moved.
 FLIP_CHAIN_STAMP = (
     update(employees)
     .where(employees.c.id == bindparam("row_id"))
@@ -96,8 +80,8 @@ class EmployeeFilters:
 
 
 def employee_tag(employee: Employee | Record) -> str:
-    """The state tag of the ETag (services/versions.py)."""
-    return state_tag(employee.id, employee.version)
+    """The ETag's opaque-tag: ids are never reused and versions only grow."""
+    return f"{employee.id}-{employee.version}"
 
 
 def employee_fields(employee: Employee) -> dict[str, Any]:
@@ -110,13 +94,9 @@ class EmployeeService:
         self.session = session
 
     def get(self, employee_id: int, *, lock: bool = False) -> Employee:
-        """The employee; ``lock`` for one about to be changed.
-
-        A write reads its row with ``SELECT ... FOR UPDATE``: the read sees
-        the newest committed state and no other writer can move it before
-        this transaction ends, so a read-modify-write waits for a concurrent
-        one instead of failing (docs/transactions.md).
-        """
+        """The employee; ``lock`` (FOR UPDATE) for one about to be changed: a
+        read-modify-write then waits for a concurrent one instead of failing
+        (docs/transactions.md)."""
         employee = self.session.get(Employee, employee_id, with_for_update=lock)
         if employee is None:
             raise NotFound(f"no employee with id {employee_id}")
@@ -134,28 +114,27 @@ class EmployeeService:
         return fetch_page(self.session, statement, page)
 
     def create(self, data: EmployeeIn) -> Employee:
-        """Through the unit of work, as every write of an employee is: the
-        flush events keep the derived columns (models/employee.py). The
-        foreign keys check the department and the manager (``_write``)."""
+        """Through the unit of work, whose flush events keep the derived
+        columns; the foreign keys check the department and the manager."""
         employee = Employee(**data.model_dump())
         self.session.add(employee)
         self._write(data)
         return employee
 
     def replace(
-        self, employee_id: int, data: EmployeeIn, expected: Expected | None
+        self, employee_id: int, data: EmployeeIn, expect: Callable[[str], object]
     ) -> Employee:
+        """``expect`` checks the client's preconditions on the locked row's tag."""
         employee = self.get(employee_id, lock=True)
-        check_state(employee_tag(employee), expected)
+        expect(employee_tag(employee))
         if data.manager_id != employee.manager_id:
             self._check_manager(data.manager_id, employee_id)
         for field, value in data.model_dump().items():
             setattr(employee, field, value)
-        with versioned_write(expected):
-            self._write(data)
+        self._write(data)
         return employee
 
-    def delete(self, employee_id: int, expected: Expected | None) -> None:
+    def delete(self, employee_id: int, expect: Callable[[str], object]) -> None:
         """Delete an employee who manages nobody.
 
         The row is locked first: a concurrent new report's foreign key check
@@ -163,18 +142,17 @@ class EmployeeService:
         report committed before the lock was granted is counted below.
         """
         employee = self.get(employee_id, lock=True)
-        check_state(employee_tag(employee), expected)
+        expect(employee_tag(employee))
         reports = self.session.scalar(
             select(func.count(Employee.id)).where(Employee.manager_id == employee_id)
         )
         if reports:
             raise Conflict(f"the employee still manages {reports} employees")
         self.session.delete(employee)
-        with versioned_write(expected):
-            try:
-                self.session.flush()
-            except IntegrityError:
-                raise Conflict("the employee still manages someone") from None
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Conflict("the employee still manages someone") from None
 
     def reports(self, employee_id: int, recursive: bool) -> list[Record]:
         """Rows of each report's columns and ``depth``, nearest first, in
@@ -233,27 +211,22 @@ class EmployeeService:
         if manager_id is None:
             return
         if manager_id == employee_id:
-            raise InvalidInput(
-                [_error("manager_id", "an employee cannot manage themselves")]
+            raise InvalidFields(
+                [FieldError(("manager_id",), "an employee cannot manage themselves")]
             )
         if self._reaches(manager_id, employee_id):
-            raise InvalidInput(
-                [_error("manager_id", "this would make a management cycle")]
+            raise InvalidFields(
+                [FieldError(("manager_id",), "this would make a management cycle")]
             )
 
     def _reaches(self, start: int, target: int) -> bool:
         """Whether ``target`` is on ``start``'s management chain.
 
-        The chain is walked one row at a time, each row written before it
-        is read (``FLIP_CHAIN_STAMP``), not read from a snapshot: each step
-        sees the newest committed manager and holds that row until the end
-        of the transaction. Two concurrent changes that would together close
-        a cycle therefore both write a row the other reads. On one server
-        one waits for the other and then sees its edge, or the database
-        finds a deadlock and the request is retried; on Galera, where they
-        may run on different nodes, the second to commit fails certification
-        and is retried (tests/transaction/test_races.py,
-        tests/cluster/test_galera.py).
+        Walked one row at a time, each row written before it is read
+        (``FLIP_CHAIN_STAMP``): each step sees the newest committed manager
+        and holds the row. Two changes that would together close a cycle
+        both write a row the other reads, so one waits for the other, or is
+        retried (a deadlock; on Galera, a failed certification).
         """
         current: int | None = start
         for _ in range(MAX_DEPTH):
@@ -268,21 +241,16 @@ class EmployeeService:
         raise RuntimeError(f"a management chain above {start} is a cycle")
 
     def _write(self, data: EmployeeIn) -> None:
-        """Flush the employee the client sent; a refusal names its field.
-
-        No SELECT checks the department and the manager beforehand: their
-        foreign keys do, on every database. Only when one refuses is it
-        asked which (SQLite does not say), after the rollback a failed
-        flush requires; nothing of the failed request is kept anyway.
-        """
+        """Flush the employee; a refusal names its field. The foreign keys
+        check the department and the manager; only when one refuses is it
+        asked which (SQLite does not say), after the rollback a failed flush
+        requires."""
         try:
             self.session.flush()
         except IntegrityError as error:
             if drivers.unique_violation(error):
-                raise Conflict(
-                    f"an employee with email {data.email!r} already exists",
-                    loc=["body", "email"],
-                ) from None
+                message = f"an employee with email {data.email!r} already exists"
+                raise Conflict(message, [FieldError(("email",), message)]) from None
             if not drivers.missing_reference(error):
                 raise
             self.session.rollback()
@@ -305,15 +273,10 @@ class EmployeeService:
         errors = []
         if data.department_id is not None and department is None:
             message = f"no department with id {data.department_id}"
-            errors.append(_error("department_id", message))
+            errors.append(FieldError(("department_id",), message))
         if data.manager_id is not None and manager is None:
-            errors.append(
-                _error("manager_id", f"no employee with id {data.manager_id}")
-            )
+            message = f"no employee with id {data.manager_id}"
+            errors.append(FieldError(("manager_id",), message))
         if not errors:
             return Contended("a row it refers to was written meanwhile")
-        return InvalidInput(errors)
-
-
-def _error(field: str, message: str) -> dict[str, Any]:
-    return {"loc": ["body", field], "msg": message, "type": "value_error"}
+        return InvalidFields(errors)

@@ -1,17 +1,26 @@
-"""What the business rules can refuse. The views turn these into HTTP."""
+"""What the business rules refuse, naming the fields; views/errors.py turns
+each into its problem."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import NamedTuple
 
 from transaction.interfaces import TransientError
 
 
-class DomainError(Exception):
-    """Base of every refusal a service may raise; ``detail`` is for the client."""
+class FieldError(NamedTuple):
+    """One refused field: its path in the request body, and why."""
 
-    def __init__(self, detail: str) -> None:
+    path: tuple[str | int, ...]
+    message: str
+
+
+class DomainError(Exception):
+    """``detail`` is written for the client."""
+
+    def __init__(self, detail: str, fields: Sequence[FieldError] = ()) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.fields = list(fields)
 
 
 class NotFound(DomainError):
@@ -19,43 +28,16 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The change collides with stored state (a unique value, a dependant row).
-
-    ``errors`` lists every colliding field (a bulk request may have many);
-    ``loc`` is the shorthand for one.
-    """
-
-    def __init__(
-        self,
-        detail: str,
-        loc: Sequence[Any] = (),
-        errors: Sequence[dict[str, Any]] = (),
-    ) -> None:
-        super().__init__(detail)
-        self.errors = list(errors) or (
-            [{"loc": list(loc), "msg": detail, "type": "conflict"}] if loc else []
-        )
+    """The change collides with stored state: a unique value, a dependant row."""
 
 
-class PreconditionFailed(DomainError):
-    """A precondition (If-Match, If-None-Match) is false for the current state."""
+class InvalidFields(DomainError):
+    """Well-formed input that breaks a rule."""
 
-
-class InvalidInput(DomainError):
-    """Input that is well-formed but breaks a rule; ``errors`` names each field."""
-
-    def __init__(self, errors: Sequence[dict[str, Any]]) -> None:
-        count = len(errors)
-        super().__init__(
-            "1 field is invalid" if count == 1 else f"{count} fields are invalid"
-        )
-        self.errors = list(errors)
+    def __init__(self, fields: Sequence[FieldError]) -> None:
+        super().__init__("invalid fields", fields)
 
 
 class Contended(DomainError, TransientError):  # type: ignore[misc]
-    """Another transaction got there first (a key or email it just stored).
-
-    Not the client's fault: a transient error, so the request is run again
-    (pyramid_retry, db.is_transient), and the new attempt sees the other
-    transaction's result.
-    """
+    """Another transaction got there first: not the client's fault, so the
+    request is run again, and sees the other's result."""

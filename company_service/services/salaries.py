@@ -11,7 +11,7 @@ from .. import drivers
 from ..models import Employee
 from ..models.meta import utcnow
 from .departments import DepartmentService
-from .errors import InvalidInput
+from .errors import FieldError, InvalidFields
 
 # percent has at most 4 decimals, so the factor is an exact integer:
 # new = cents * (10^6 + percent * 10^4) / 10^6, rounded half-up. With
@@ -29,14 +29,10 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     """
     DepartmentService(session).get(department_id)
     staff = (Employee.department_id == department_id, Employee.active.is_(True))
-    # Lock the staff's rows first. The UPDATE skips salaries it would leave
-    # as they are, and at READ COMMITTED a row is skipped on the values of
-    # the statement's snapshot: a concurrent raise could turn 9 cents into
-    # 10, which this raise would then not see (the race test caught it on
-    # PostgreSQL). Once the locks are held, the UPDATE's snapshot is newer
-    # than every raise that committed before, and none can commit after.
-    # In id order: two raises then lock in the same order, and the second
-    # waits for the first instead of deadlocking with it half-way.
+    # Lock the staff's rows first, in id order (two raises then queue rather
+    # than deadlock): at READ COMMITTED the UPDATE skips rows on its
+    # snapshot's values, and would miss a change a concurrent raise made.
+    # Once the locks are held, no raise can commit in between.
     session.execute(
         select(Employee.id).where(*staff).order_by(Employee.id).with_for_update()
     )
@@ -63,12 +59,5 @@ def raise_salaries(session: Session, department_id: int, percent: Decimal) -> in
     except (IntegrityError, OperationalError) as error:
         if not drivers.check_violation(error):
             raise
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["body", "percent"],
-                    "msg": "would take a salary out of range (0 to 9999999999.99)",
-                    "type": "value_error",
-                }
-            ]
-        ) from None
+        message = "would take a salary out of range (0 to 9999999999.99)"
+        raise InvalidFields([FieldError(("percent",), message)]) from None

@@ -19,8 +19,8 @@ from pyramid.httpexceptions import (
 from pyramid.request import Request
 
 from ..body_limit import max_body_bytes
+from ..problems import InvalidRequest
 from ..schemas.types import contract_message
-from ..services.errors import InvalidInput
 
 JSON = frozenset({"application/json"})
 MERGE_PATCH = frozenset({"application/json", "application/merge-patch+json"})
@@ -52,25 +52,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def media_type(request: Request) -> tuple[str, dict[str, str]]:
-    """``Content-Type`` as (type, parameters), lower-cased: RFC 9110 says case
-    does not matter in either."""
-    kind, *parameters = request.headers.get("Content-Type", "").split(";")
-    parsed = {}
-    for parameter in parameters:
-        name, _, value = parameter.partition("=")
-        parsed[name.strip().lower()] = value.strip().strip('"').lower()
-    return kind.strip().lower(), parsed
-
-
 def read_json(request: Request, media_types: Collection[str] = JSON) -> Any:
     """The request's body decoded as JSON, or the right 4xx."""
-    kind, parameters = media_type(request)
-    if kind not in media_types:
+    if request.content_type.strip().lower() not in media_types:  # RFC 9110: any case
         raise HTTPUnsupportedMediaType(
             detail=f"send the body as {' or '.join(sorted(media_types))}"
         )
-    if parameters.get("charset", "utf-8") not in ("utf-8", "utf8"):
+    if request.charset != "UTF-8":  # WebOb's spelling of any UTF-8, or none given
         raise HTTPUnsupportedMediaType(detail="the body must be UTF-8")
     limit = max_body_bytes(request.registry.settings)
     if (request.content_length or 0) > limit:
@@ -114,7 +102,7 @@ def validate(
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput(
+        raise InvalidRequest(
             [
                 {"loc": [*loc, *e["loc"]], "msg": explain(e), "type": e["type"]}
                 for e in error.errors(include_url=False)

@@ -8,8 +8,8 @@ from pyramid.request import Request
 
 from ..cursors import CursorCodec
 from ..paging import Sort
+from ..problems import invalid
 from ..schemas.rows import from_rows
-from ..services.errors import InvalidInput
 from ..services.listing import Page, PageRequest
 
 
@@ -36,9 +36,7 @@ def read_page_request(request: Request, query: PagedQuery, scope: str) -> PageRe
         try:
             after = codec.decode(query.cursor, scope, query.sort)
         except ValueError as error:
-            raise InvalidInput(
-                [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
-            ) from None
+            raise invalid(("query", "cursor"), str(error)) from None
     return PageRequest(
         scope=scope, sort=query.sort, limit=query.limit, after=after, count=query.count
     )

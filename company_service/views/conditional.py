@@ -1,34 +1,39 @@
-"""ETags and the If-Match / If-None-Match preconditions, on WebOb's parsing.
+"""ETags and the If-Match / If-None-Match preconditions (RFC 9110 §13).
 
-An ETag is a strong validator holding a state tag (services/versions.py):
-``"7-3"`` is employee 7 at version 3; ``"1-4-12"`` is department 1 at
-version 4 with 12 employees. Clients treat it as opaque.
-
-This module only reads the headers; services/versions.py evaluates them
-(RFC 9110 §13.2.2), for a GET here on the row about to be shown, for a
-write in the service on the row it has locked. WebOb parses the tag lists
-and writes the ETag header.
+An ETag is a strong validator naming one state of one item; clients treat it
+as opaque. A read evaluates the preconditions on the row it shows; a write's
+service evaluates them (``expect``) on the row it has locked, so no other
+writer can move the state between the check and the change.
 """
 
-from pyramid.httpexceptions import HTTPNotModified
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from pyramid.httpexceptions import HTTPNotModified, HTTPPreconditionFailed
 from pyramid.request import Request
 from webob.etag import AnyETag, ETagMatcher
 
-from ..services.versions import Expected, Tags, check_state
-
-# A field whose whole value is "*" names any current representation; space
-# and tab around a field value are not part of it (RFC 9110 §5.5).
-OWS = " \t"
+OWS = " \t"  # around a field value, not part of it (RFC 9110 §5.5)
 
 
-def _tags(request: Request, key: str, *, strong: bool) -> Tags | None:
-    """The tags one header names; None when the request does not carry it.
+@dataclass(frozen=True, slots=True)
+class Tags:
+    """What one header names: any current state (``*``), or these opaque-tags."""
 
-    ``strong`` keeps strong tags only: If-Match compares strongly (a ``W/``
-    tag never matches), If-None-Match weakly (``W/`` is dropped). A header
-    that is present but empty, or has no tag WebOb can read, is an empty
-    list: it matches nothing. (WebOb itself reads an empty If-Match as
-    ``*``, which would let a blank header through as "any state".)
+    tags: frozenset[str] = frozenset()
+    any_state: bool = False
+
+    def match(self, current: str) -> bool:
+        return self.any_state or current in self.tags
+
+
+def header_tags(request: Request, key: str, *, strong: bool) -> Tags | None:
+    """The tags a header names; None when the request does not carry it.
+
+    If-Match compares strongly (``strong``: a ``W/`` tag never matches),
+    If-None-Match weakly (``W/`` is dropped). A present but empty header
+    matches nothing, where WebOb would read it as ``*``.
     """
     raw = request.environ.get(key)
     if raw is None:
@@ -42,13 +47,30 @@ def _tags(request: Request, key: str, *, strong: bool) -> Tags | None:
     return Tags(tags=frozenset(matcher.etags))
 
 
-def expected_state(request: Request) -> Expected | None:
-    """The request's preconditions; None when it has neither header."""
-    if_match = _tags(request, "HTTP_IF_MATCH", strong=True)
-    if_none_match = _tags(request, "HTTP_IF_NONE_MATCH", strong=False)
-    if if_match is None and if_none_match is None:
-        return None
-    return Expected(if_match=if_match, if_none_match=if_none_match)
+def evaluate(request: Request, current: str, *, safe: bool) -> bool:
+    """RFC 9110 §13.2.2 in its order, on the item's ``current`` tag: 412 when
+    the method must not be performed; True when a ``safe`` one (GET, HEAD)
+    should answer 304. Steps 2 and 4 need a Last-Modified, which this service
+    does not send; step 5 is for ranges, which it does not serve.
+    """
+    if_match = header_tags(request, "HTTP_IF_MATCH", strong=True)
+    if if_match is not None and not if_match.match(current):
+        raise HTTPPreconditionFailed(detail=f'the current state is "{current}"')
+    if_none_match = header_tags(request, "HTTP_IF_NONE_MATCH", strong=False)
+    if if_none_match is None or not if_none_match.match(current):
+        return False
+    if safe:
+        return True
+    if if_none_match.any_state:
+        raise HTTPPreconditionFailed(detail="If-None-Match is * and the item exists")
+    raise HTTPPreconditionFailed(
+        detail=f'If-None-Match names the current state "{current}"'
+    )
+
+
+def expect(request: Request) -> Callable[[str], object]:
+    """The request's preconditions, for a write's service to evaluate."""
+    return partial(evaluate, request, safe=False)
 
 
 def set_etag(request: Request, tag: str) -> None:
@@ -56,11 +78,7 @@ def set_etag(request: Request, tag: str) -> None:
 
 
 def check_read(request: Request, tag: str) -> None:
-    """The preconditions of a GET or HEAD, on the state about to be shown.
-
-    412 (PreconditionFailed) when If-Match names no current state; 304,
-    with the ETag and no body, when If-None-Match names it (or is ``*``: the
-    item exists); otherwise nothing, and the view answers 200.
-    """
-    if check_state(tag, expected_state(request), safe=True):
+    """A GET or HEAD: 412 when If-Match names another state; 304, with the
+    ETag, when If-None-Match names this one (or is ``*``)."""
+    if evaluate(request, tag, safe=True):
         raise HTTPNotModified(headers={"ETag": f'"{tag}"'})

@@ -51,21 +51,13 @@ def api_view(
     problems: tuple[int, ...] = (),
     **settings: Any,
 ) -> view_config:
-    """Register a view of the API; ``permission`` is required.
+    """Register a view of the API.
 
-    Open views say so with ``permission=NO_PERMISSION_REQUIRED``, so an open
-    route is always a decision someone wrote down, never an omission.
-    ``query`` names the model of its query string (views/query.py; by
-    default none is accepted). A JSON answer is the pydantic model the view
-    is annotated to return, which the renderer encodes and the document
-    names. ``writes`` (db.declared_writes) gives the view a writer's session;
-    an ``edit`` view is one unless it says not. Other options go to
-    ``view_config`` as they are.
+    ``query`` names the model of its query string (none by default). A JSON
+    answer is the pydantic model the view is annotated to return. An ``edit``
+    view ``writes`` (db.declared_writes) unless it says not. Other options go
+    to ``view_config`` as they are.
     """
-    if settings.get("permission") is None:
-        raise TypeError(
-            f"view for route {settings.get('route_name')!r} declares no permission"
-        )
     settings["operation"] = Operation(
         summary=summary, status=status, body=body, patch=patch,
         media_type=media_type, preconditions=preconditions,
@@ -73,7 +65,7 @@ def api_view(
     )  # fmt: skip
     settings.setdefault("renderer", "json")
     settings.setdefault("query", NoQuery)
-    settings.setdefault("writes", settings["permission"] == EDIT)
+    settings.setdefault("writes", settings.get("permission") == EDIT)
     return view_config(**settings)
 
 

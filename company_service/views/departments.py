@@ -14,7 +14,7 @@ from ..services.departments import DepartmentService, department_tag
 from ..services.employees import EmployeeService
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import page_body, read_page_request
-from .conditional import expected_state
+from .conditional import expect
 from .config import CREATED, ETAG, LINK, api_view
 from .filters import employee_filters
 from .items import changed, created, deleted, item_id, shown
@@ -128,9 +128,7 @@ def patch_department(request: Request) -> DepartmentOut:
 
 def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     departments = service(request)
-    department, count = departments.replace(
-        item_id(request), data, expected_state(request)
-    )
+    department, count = departments.replace(item_id(request), data, expect(request))
     body = department_out(department, count)
     return changed(request, body, department_tag(department, count))
 
@@ -145,7 +143,7 @@ def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
     problems=(409,),
 )
 def remove_department(request: Request) -> Response:
-    service(request).delete(item_id(request), expected_state(request))
+    service(request).delete(item_id(request), expect(request))
     return deleted(request)
 
 

@@ -1,10 +1,8 @@
 """/api/v1/openapi.json and /api/v1/docs: open, and served entirely from here.
 
-Swagger UI's scripts and styles come from the swagger-ui-bundle-v2 package,
-installed from PyPI with the service, so the page works with no network and
-loads nothing from a CDN. Only the files the page loads are served (see
-``DOCS_ASSETS`` in routes.py), not the bundle's directory: its stock
-index.html and swagger-initializer.js render a document from another host.
+Swagger UI comes from its installed package (no CDN), and only the files
+the page loads are served: the bundle's stock page renders another host's
+document.
 """
 
 from pyramid.request import Request
@@ -18,8 +16,7 @@ from ..routes import DOCS_ASSET_ROUTE, DOCS_ASSETS
 from ..schemas.responses import OpenApiDocument
 from .config import api_view
 
-# The assets' URLs do not change when the package is upgraded: an hour of
-# caching, then a conditional request (Last-Modified) that is usually a 304.
+# The assets' URLs survive an upgrade: an hour, then a conditional request.
 ASSET_MAX_AGE = 3600
 
 PAGE = """<!doctype html>
@@ -75,11 +72,8 @@ def docs(request: Request) -> Response:
     route_name=DOCS_ASSET_ROUTE, request_method="GET", permission=NO_PERMISSION_REQUIRED
 )
 def docs_asset(request: Request) -> Response:
-    """One of the files the page loads; the route matches no other name.
-
-    A plain ``view_config``, not ``api_view``: a file, not a JSON operation,
-    so it is no part of the OpenAPI document and reads no query string.
-    """
+    """One of the files the page loads: a file, not an API operation, so a
+    plain ``view_config``."""
     name = request.matchdict["asset"]
     return FileResponse(
         str(swagger_ui_path / name),

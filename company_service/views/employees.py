@@ -17,7 +17,7 @@ from ..services.employees import (
 )
 from .body import MERGE_PATCH, parse_body, read_json, validate
 from .collections import page_body, read_page_request
-from .conditional import expected_state
+from .conditional import expect
 from .config import CREATED, ETAG, LINK, api_view
 from .filters import employee_filters
 from .items import changed, created, deleted, item_id, shown
@@ -112,7 +112,7 @@ def patch_employee(request: Request) -> EmployeeOut:
 
 
 def _replace(request: Request, data: EmployeeIn) -> EmployeeOut:
-    employee = service(request).replace(item_id(request), data, expected_state(request))
+    employee = service(request).replace(item_id(request), data, expect(request))
     body = EmployeeOut.model_validate(employee)
     return changed(request, body, employee_tag(employee))
 
@@ -127,5 +127,5 @@ def _replace(request: Request, data: EmployeeIn) -> EmployeeOut:
     problems=(409,),
 )
 def remove_employee(request: Request) -> Response:
-    service(request).delete(item_id(request), expected_state(request))
+    service(request).delete(item_id(request), expect(request))
     return deleted(request)

@@ -1,8 +1,6 @@
-"""Every error becomes problem+json here; none shows a traceback.
-
-These views never touch the database: after a failed flush the session is
-unusable until the transaction manager aborts it.
-"""
+"""Every error becomes problem+json here; none shows a traceback. These
+views never touch the database: after a failed flush the session is unusable
+until the transaction manager aborts it."""
 
 import logging
 
@@ -19,8 +17,8 @@ from pyramid_retry import is_last_attempt, mark_error_retryable
 
 from ..db import is_transient, is_unavailable
 from ..introspection import allowed_methods
-from ..problems import problem_response, retry_after_seconds
-from ..services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from ..problems import ErrorItem, InvalidRequest, problem_response, retry_after_seconds
+from ..services.errors import Conflict, DomainError, InvalidFields, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +69,28 @@ def undecodable_url(exc: URLDecodeError, request: Request) -> Response:
     return problem_response(request, 400, "the URL is not valid UTF-8")
 
 
-@exception_view_config(InvalidInput)
-def invalid_input(exc: InvalidInput, request: Request) -> Response:
-    return problem_response(request, 422, exc.detail, errors=exc.errors)
+def unprocessable(request: Request, errors: list[ErrorItem]) -> Response:
+    count = len(errors)
+    detail = "1 field is invalid" if count == 1 else f"{count} fields are invalid"
+    return problem_response(request, 422, detail, errors=errors)
+
+
+def body_errors(exc: DomainError, kind: str) -> list[ErrorItem]:
+    """A domain error's fields, as the problem's ``errors``: in the body."""
+    return [
+        {"loc": ["body", *field.path], "msg": field.message, "type": kind}
+        for field in exc.fields
+    ]
+
+
+@exception_view_config(InvalidRequest)
+def invalid_request(exc: InvalidRequest, request: Request) -> Response:
+    return unprocessable(request, exc.errors)
+
+
+@exception_view_config(InvalidFields)
+def invalid_fields(exc: InvalidFields, request: Request) -> Response:
+    return unprocessable(request, body_errors(exc, "value_error"))
 
 
 @exception_view_config(NotFound)
@@ -83,12 +100,8 @@ def not_found_row(exc: NotFound, request: Request) -> Response:
 
 @exception_view_config(Conflict)
 def conflict(exc: Conflict, request: Request) -> Response:
-    return problem_response(request, 409, exc.detail, errors=exc.errors or None)
-
-
-@exception_view_config(PreconditionFailed)
-def precondition_failed(exc: PreconditionFailed, request: Request) -> Response:
-    return problem_response(request, 412, exc.detail)
+    errors = body_errors(exc, "conflict") or None
+    return problem_response(request, 409, exc.detail, errors=errors)
 
 
 @exception_view_config(Exception)

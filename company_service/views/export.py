@@ -28,14 +28,10 @@ def csv_batch_size(settings: Mapping[str, Any]) -> int:
     media_type="text/csv",
 )
 def export_employees(request: Request) -> Response:
-    """The list's filters and ``sort``; no paging, since it is every row.
-
-    The token and the query are checked here, inside the request's
-    transaction, so a bad request gets its 401 or 422 before any byte of
-    CSV. The rows themselves are read only when the server iterates the
-    body, after pyramid_tm has committed and closed the request's session:
-    ``stream_csv`` therefore reads them on a connection of its own.
-    """
+    """The list's filters and ``sort``, unpaged. The query is checked here,
+    before any byte of CSV; the rows are read on a connection of their own
+    as the body streams (docs/transactions.md, "When the request's
+    transaction is not enough")."""
     params = query(request, EmployeeExportQuery)
     filters = employee_filters(params, params.department_id)
     rows = stream_csv(

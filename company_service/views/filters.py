@@ -1,6 +1,5 @@
-"""The employee filters from a query string: shared by the list, a
-department's list and the CSV export, which no view module imports from
-another."""
+"""The employee filters from a query string: the list's, a department's
+list's and the CSV export's."""
 
 from typing import Literal
 
@@ -11,8 +10,6 @@ from ..services.employees import EmployeeFilters
 def employee_filters(
     params: EmployeeFilterQuery, department_id: int | Literal["null"] | None
 ) -> EmployeeFilters:
-    """The filters of the list, the export and a department's list (whose
-    department comes from the URL, not the query)."""
     return EmployeeFilters(
         department_id=department_id,
         manager_id=params.manager_id,

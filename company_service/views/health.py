@@ -15,8 +15,7 @@ from .config import api_view
 
 log = logging.getLogger(__name__)
 
-# Where the server runner puts its drain's Event (set: draining) in every
-# request's environ; under another server the key is absent.
+# The server runner's drain Event (server.py); absent under another server.
 DRAINING_KEY = "company_service.draining"
 
 
@@ -32,9 +31,8 @@ def healthz(request: Request) -> Health:
 
 
 def answers(engine: Engine) -> None:
-    """``SELECT 1`` on a pooled connection. One that the server dropped (it
-    restarted) fails first; SQLAlchemy then empties the pool of connections
-    as old, and the check runs once more, as a request would be replayed."""
+    """``SELECT 1`` on a pooled connection, once more if the first found the
+    connection dropped, as a request would be replayed."""
     for attempt in (1, 2):
         try:
             with engine.connect() as connection:
@@ -53,16 +51,8 @@ def answers(engine: Engine) -> None:
     problems=(503,),
 )
 def readyz(request: Request) -> Ready:
-    """The process is not draining, and the database answers a query on a
-    connection from each request pool (readers' and writers').
-
-    While the server drains after SIGTERM (``server.py``) this is a 503 at
-    once, though the process still serves every other request: the load
-    balancer's checks take it out of rotation before its listener closes.
-
-    Uses the engines, not ``request.dbsession``: this asks whether a
-    connection can be had, and needs no transaction of its own.
-    """
+    """The process is not draining, and each request pool's database
+    answers (through the engines: no transaction is needed)."""
     draining = request.environ.get(DRAINING_KEY)
     if draining is not None and draining.is_set():
         raise HTTPServiceUnavailable(
@@ -85,6 +75,5 @@ def readyz(request: Request) -> Ready:
             "the database cannot be reached",
             headers={"Retry-After": str(retry_after_seconds(request))},
         ) from None
-    # A standby's state is reported, but never makes the process unready:
-    # its reads go to the primary meanwhile (replicas.py).
+    # A standby down never makes the process unready: the primary reads.
     return Ready(status="ok", database="ok", **replica_report(request.registry))

@@ -1,10 +1,5 @@
-"""``Idempotency-Key`` on every POST, as a view deriver.
-
-A deriver rather than a decorator, so no POST view can forget it: it wraps
-every view registered for POST, after authorization and around rendering,
-so it sees the final response. A repeat with the same key and body gets the
-stored answer without the view running; the same key with another body is
-a 422.
+"""``Idempotency-Key`` on every POST, as a view deriver no POST view can
+forget: a repeat gets the stored answer; the key with another body is a 422.
 """
 
 import logging
@@ -15,7 +10,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ..services.errors import InvalidInput
+from ..problems import invalid
 from ..services.idempotency import IdempotencyStore, StoredAnswer, fingerprint
 
 log = logging.getLogger(__name__)
@@ -29,15 +24,8 @@ def key_of(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or any(c < " " for c in key):
-        raise InvalidInput(
-            [
-                {
-                    "loc": ["header", HEADER],
-                    "msg": f"must be 1 to {MAX_KEY_LENGTH} printable characters",
-                    "type": "value_error",
-                }
-            ]
-        )
+        message = f"must be 1 to {MAX_KEY_LENGTH} printable characters"
+        raise invalid(("header", HEADER), message)
     return key
 
 
@@ -74,15 +62,8 @@ def idempotent(view: Any, info: Any) -> Any:
         stored = store.find(token_id, key)
         if stored is not None:
             if stored.fingerprint != print_:
-                raise InvalidInput(
-                    [
-                        {
-                            "loc": ["header", HEADER],
-                            "msg": "this key was used with a different request",
-                            "type": "value_error",
-                        }
-                    ]
-                )
+                message = "this key was used with a different request"
+                raise invalid(("header", HEADER), message)
             # NULL: claimed by a process older than revision c8e1a4f2d6b3.
             log.info(
                 "replaying the answer to request %s",
@@ -107,6 +88,6 @@ def idempotent(view: Any, info: Any) -> Any:
 
 
 def includeme(config: Configurator) -> None:
-    # Inside the permission check and the writes declaration (its store uses
-    # the request's session), outside the renderer.
+    # Inside the permission check and ``writes`` (for the session), outside
+    # the renderer, so it stores the final response.
     config.add_view_deriver(idempotent, name="idempotency", under="writes")

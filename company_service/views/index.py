@@ -1,5 +1,4 @@
-"""``/``: where a newcomer's first request lands. Open, like the pages it
-links to, so that it needs no token to find the documentation."""
+"""``/``: a newcomer's first request; open, like the pages it links to."""
 
 from importlib.metadata import version
 

@@ -1,10 +1,6 @@
-"""The query string, checked against the route's model before the view runs.
-
-``api_view(..., query=Model)`` names a view's query model (``NoQuery`` unless
-it says otherwise). The ``query`` view deriver validates ``request.GET``
-with it, so no view can forget to, and no route lets an unknown parameter
-through; the OpenAPI document lists the same model's fields as the route's
-parameters. The view reads the result with ``query(request, Model)``.
+"""The query string, checked against the route's model before the view runs:
+a view deriver, so no view can forget to, and no route lets an unknown
+parameter through. The view reads the result with ``query(request, Model)``.
 """
 
 from typing import Any, TypeVar
@@ -38,7 +34,7 @@ def query_values(request: Request) -> dict[str, str | list[str]]:
 
 
 def read_query(request: Request, model: type[Q]) -> Q:
-    """The query string as ``model``, or an InvalidInput naming every problem."""
+    """The query string as ``model``, or a 422 naming every problem."""
     return validate(model, query_values(request), loc=("query",), explain=model.explain)
 
 

@@ -1,4 +1,4 @@
-"""The cluster commands as the README and docs/scaling.md tell developers to
+"""The cluster commands as docs/configuration.md and docs/scaling.md tell developers to
 type them: ``python -m dev.clusters.<name> up|down --dir D``.
 
 Each ``up`` must leave its topology running and say where; each ``down`` must

@@ -1,7 +1,7 @@
 """Conditional requests on the item routes, as RFC 9110 §13 orders them.
 
 Every method of ``/api/v1/employees/{id}`` and ``/api/v1/departments/{id}``
-(GET, HEAD, PUT, PATCH, DELETE) against every combination the README's
+(GET, HEAD, PUT, PATCH, DELETE) against every combination docs/usage.md's
 "Conditional requests" table lists: If-Match is compared strongly and
 evaluated first (false: 412); If-None-Match is compared weakly and evaluated
 next (true: 304 for GET and HEAD, 412 for a write); Last-Modified dates are
@@ -14,11 +14,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from company_service.models import Department, Employee
-from company_service.services.errors import PreconditionFailed
-from company_service.services.versions import Expected, Tags, versioned_write
 from tests.support.api import EMPLOYEE, SUCCESS, problem
 
 API = "/api/v1"
@@ -61,7 +58,7 @@ ROUTES = {
 
 # Each case: the headers (``{tag}`` is the current ETag's opaque-tag, ``{old}``
 # one of the same item that is not current), then the status of GET/HEAD and
-# of PUT/PATCH/DELETE. The README's table is this list.
+# of PUT/PATCH/DELETE. docs/usage.md's table is this list.
 CASES = {
     "no precondition": ({}, OK, OK),
     "If-Match current": ({"If-Match": '"{tag}"'}, OK, OK),
@@ -247,28 +244,3 @@ def test_put_with_if_none_match_star_does_not_overwrite_an_existing_item(
     problem(testapp.put_json(path, route.put, headers=headers, status=412), 412)
     assert stored(dbsession, route, created.json["id"]) == before
     assert testapp.get(path, headers=editor).json == created.json
-
-
-# --- the race backstop ----------------------------------------------------------
-
-
-def stale_flush() -> None:
-    raise StaleDataError("UPDATE statement expected to update 1 row")
-
-
-def test_a_stale_flush_under_if_match_is_412() -> None:
-    expected = Expected(if_match=Tags(frozenset({"7-1"})))
-    with pytest.raises(PreconditionFailed), versioned_write(expected):
-        stale_flush()
-
-
-@pytest.mark.parametrize(
-    "expected",
-    [None, Expected(if_none_match=Tags(any_state=True))],
-    ids=["no precondition", "If-None-Match only"],
-)
-def test_a_stale_flush_without_if_match_is_left_to_the_retry(expected) -> None:
-    """The retried request evaluates If-None-Match again, on the new state:
-    a 412 now could refuse a write whose condition holds."""
-    with pytest.raises(StaleDataError), versioned_write(expected):
-        stale_flush()

@@ -34,7 +34,7 @@ DEPARTMENTS = f"{API}/departments"
 EMPLOYEES = f"{API}/employees"
 BULK = f"{API}/employees/bulk"
 PROBLEM = "application/problem+json"
-# The documented rule for echoing a client's X-Request-ID (README, "Errors").
+# The documented rule for echoing a client's X-Request-ID (docs/usage.md, "Errors").
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 FRESH_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 

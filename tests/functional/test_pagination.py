@@ -355,37 +355,40 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+SIGNATURE = 32  # bytes of HMAC-SHA256 before the JSON payload
+
+
 def _flip_first(cursor: str) -> str:
     return ("X" if cursor[0] != "X" else "Y") + cursor[1:]
 
 
-def _forge_value(cursor: str) -> str:
+def _relabel(cursor: str, change: Callable[[list], None]) -> str:
     """The same signature over a payload that says something else."""
-    payload, _, signature = cursor.partition(".")
-    scope, sort, values = json.loads(_unb64(payload))
-    values[0] = "A"  # a plausible last_name, before every real one
-    forged = json.dumps([scope, sort, values], separators=(",", ":")).encode()
-    return f"{_b64(forged)}.{signature}"
+    raw = _unb64(cursor)
+    payload = json.loads(raw[SIGNATURE:])
+    change(payload)
+    return _b64(raw[:SIGNATURE] + json.dumps(payload).encode())
+
+
+def _forge_value(cursor: str) -> str:
+    # a plausible last_name, before every real one
+    return _relabel(cursor, lambda payload: payload[2].__setitem__(0, "A"))
 
 
 def _resort(cursor: str) -> str:
     """A payload re-labelled for sort=first_name, under the old signature."""
-    payload, _, signature = cursor.partition(".")
-    scope, _sort, values = json.loads(_unb64(payload))
-    forged = json.dumps(
-        [scope, "first_name,id", values], separators=(",", ":")
-    ).encode()
-    return f"{_b64(forged)}.{signature}"
+    return _relabel(cursor, lambda payload: payload.__setitem__(1, "first_name,id"))
 
 
 BROKEN_CURSORS: dict[str, Callable[[str], str]] = {
-    "payload-char-changed": _flip_first,
+    "payload-char-changed": lambda c: c[:-2] + ("A" if c[-2] != "A" else "B") + c[-1],
+    "signature-char-changed": _flip_first,
     "payload-value-changed": _forge_value,
     "truncated-by-one": lambda c: c[:-1],
     "truncated-to-half": lambda c: c[: len(c) // 2],
-    "signature-stripped": lambda c: c.partition(".")[0],
-    "signature-emptied": lambda c: c.partition(".")[0] + ".",
-    "signature-only": lambda c: "." + c.partition(".")[2],
+    "signature-stripped": lambda c: _b64(_unb64(c)[SIGNATURE:]),
+    "signature-zeroed": lambda c: _b64(bytes(SIGNATURE) + _unb64(c)[SIGNATURE:]),
+    "signature-only": lambda c: _b64(_unb64(c)[:SIGNATURE]),
     "extra-part": lambda c: c + ".AAAA",
     "doubled": lambda c: c + c,
 }

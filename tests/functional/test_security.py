@@ -4,18 +4,15 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
-from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationError
 from sqlalchemy import select, update
 
-from company_service.introspection import require_permissions, route_views
 from company_service.models import ApiToken
 from company_service.testing import bearer, store_token
 from company_service.tokens import hash_token, new_token
-from company_service.views.config import api_view
 
 WHOAMI = "/api/v1/_probe/whoami"
 CREATE = "/api/v1/_probe/departments"
+UNDECLARED = "/api/v1/_probe/undeclared"
 
 
 def assert_unauthorized(response):
@@ -86,20 +83,9 @@ def test_tokens_carry_at_least_128_random_bits_and_only_a_hash_is_stored(
     assert stored_token not in stored.token_hash
 
 
-def test_every_routed_view_of_the_service_declares_a_permission(app):
-    views = route_views(app.registry)
-    assert views, "the introspector found no views"
-    assert all(view["permission"] is not None for view in views)
-
-
-def test_a_view_declared_without_a_permission_cannot_be_registered():
-    with pytest.raises(TypeError, match="declares no permission"):
-        api_view(route_name="somewhere", request_method="GET", summary="Somewhere")
-
-
-def test_an_app_with_an_unprotected_view_refuses_to_start():
-    config = Configurator(settings={})
-    config.add_route("open", "/open")
-    config.add_view(lambda request: {}, route_name="open", renderer="json")
-    with pytest.raises(ConfigurationError, match="declares no permission"):
-        require_permissions(config)
+def test_a_view_that_names_no_permission_needs_a_readers_token(testapp, reader_token):
+    """Pyramid's default permission: an omission is never an open route."""
+    assert_unauthorized(testapp.get(UNDECLARED, status=401))
+    assert (
+        testapp.get(UNDECLARED, headers=bearer(reader_token)).json["role"] == "reader"
+    )

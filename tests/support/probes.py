@@ -237,6 +237,7 @@ PROBES = (
     ("probe.error", "/write-then-return-error", "POST", EDIT, write_then_return_error),
     ("probe.raw", "/raw-sql", "POST", EDIT, raw_sql_write),
     ("probe.whoami", "/whoami", "GET", VIEW, whoami),
+    ("probe.undeclared", "/undeclared", "GET", None, whoami),  # the default
     ("probe.busy", "/busy", "POST", EDIT, always_busy),
     ("probe.increment", "/employees/{id}/increment", "POST", EDIT, increment_salary),
     ("probe.commit_fails", "/commit-fails", "POST", EDIT, commit_fails),

@@ -11,7 +11,7 @@ from pyramid.paster import get_appsettings
 
 from company_service.cursors import CursorCodec, cursor_secret
 from company_service.paging import parse_sort
-from company_service.services.departments import SORT_FIELDS
+from company_service.schemas.query import DEPARTMENT_SORTS
 from company_service.testing import ROOT, live_server
 
 
@@ -43,7 +43,7 @@ def test_the_environment_variable_wins_over_the_ini(monkeypatch):
 def test_the_other_ini_files_sign_with_a_fixed_not_secret_key(ini):
     """Two processes (or one before and after a restart) agree."""
     first, second = (CursorCodec(cursor_secret(settings_of(ini))) for _ in "12")
-    sort = parse_sort("name", SORT_FIELDS)
+    sort = parse_sort("name", DEPARTMENT_SORTS)
     cursor = first.encode("departments", sort, ["A", 1])
     assert second.decode(cursor, "departments", sort) == ["A", 1]
 

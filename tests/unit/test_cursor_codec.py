@@ -5,12 +5,12 @@ import pytest
 
 from company_service.cursors import CursorCodec
 from company_service.paging import parse_sort
-from company_service.services.employees import SORT_FIELDS
+from company_service.schemas.query import EMPLOYEE_SORTS
 
 CODEC = CursorCodec(b"unit-test-key")
-BY_ID = parse_sort(None, SORT_FIELDS)
-BY_CREATED = parse_sort("created_at", SORT_FIELDS)
-BY_HIRED = parse_sort("hire_date", SORT_FIELDS)
+BY_ID = parse_sort(None, EMPLOYEE_SORTS)
+BY_CREATED = parse_sort("created_at", EMPLOYEE_SORTS)
+BY_HIRED = parse_sort("hire_date", EMPLOYEE_SORTS)
 
 
 @pytest.mark.parametrize(

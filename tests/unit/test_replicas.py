@@ -9,6 +9,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ITweens
 
 from company_service.db import make_engine
+from company_service.problems import InvalidRequest
 from company_service.replicas import (
     HEADER,
     TOKEN_TWEEN,
@@ -18,7 +19,6 @@ from company_service.replicas import (
     parse_token,
     wal_position,
 )
-from company_service.services.errors import InvalidInput
 from company_service.testing import TESTING_INI, app_settings_from, make_app
 
 
@@ -121,7 +121,7 @@ def test_wal_positions_are_tokens(token):
     "token", ["", "0", "0/", "/1", "1/2/3", "123456789/0", "0/-1", "g/1", "0x1/2"]
 )
 def test_anything_else_is_refused_naming_the_header(token):
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidRequest) as refused:
         parse_token(token)
     assert [e["loc"] for e in refused.value.errors] == [["header", HEADER]]
 
