@@ -34,6 +34,7 @@ from company_service.testing import (
     TESTING_INI,
     LiveServer,
     app_settings_from,
+    bearer,
     chosen_database_url,
     delete_all_rows,
     live_server,
@@ -143,6 +144,18 @@ def editor_token(connection: Connection) -> str:
 @pytest.fixture
 def reader_token(connection: Connection) -> str:
     return store_token(connection, "reader")
+
+
+@pytest.fixture
+def editor(editor_token: str) -> dict[str, str]:
+    """The headers of a request made by an editor."""
+    return bearer(editor_token)
+
+
+@pytest.fixture
+def reader(reader_token: str) -> dict[str, str]:
+    """The headers of a request made by a reader."""
+    return bearer(reader_token)
 
 
 # --- the real commit path ----------------------------------------------------

@@ -4,7 +4,8 @@ Each module starts one topology on ports and in directories of its own and
 tears it down again: ``galera`` (three MariaDB Galera nodes), ``standby`` (a
 PostgreSQL primary and a hot standby), ``balancer`` (haproxy in front of
 service processes). Each is also a command, run from the repository's root:
-``python -m dev.clusters.<module> --help``. See docs/scaling.md.
+``python -m dev.clusters.<module> --help`` (:class:`Command`). See
+docs/scaling.md.
 
 Their directories and processes are handled with care, since a developer
 types ``--dir`` by hand: ``up`` takes only a new or empty directory and
@@ -14,9 +15,11 @@ pid file named (:func:`is_ours`), with the children it started
 (:func:`kill_group`).
 """
 
+import argparse
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -101,3 +104,35 @@ def identity(pid: int) -> str | None:
     except OSError:
         return None
     return None if fields[0] == "Z" else f"{pid} {fields[19]}"
+
+
+class Command(argparse.ArgumentParser):
+    """``python -m dev.clusters.<module> up|down --dir D``: a module adds
+    its own options, then :meth:`run` starts or stops its topology."""
+
+    def __init__(self, module: str, description: str) -> None:
+        super().__init__(
+            prog=f"python -m dev.clusters.{module}", description=description
+        )
+        self.add_argument("action", choices=["up", "down"])
+        self.add_argument("--dir", type=Path, required=True, help="base directory")
+
+    def run(
+        self,
+        argv: list[str] | None,
+        up: Callable[[argparse.Namespace], None],
+        down: Callable[[Path], bool],
+    ) -> None:
+        """``up`` with the parsed options, or ``down`` with the directory; a
+        directory that is not ours is refused in a sentence, not a traceback."""
+        options = self.parse_args(argv)
+        if options.action == "down":
+            if not down(options.dir):
+                raise SystemExit(
+                    f"{options.dir} is not a cluster that up made: left alone"
+                )
+            return
+        try:
+            up(options)
+        except NotOurs as refused:
+            raise SystemExit(str(refused)) from None

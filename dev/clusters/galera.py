@@ -35,14 +35,7 @@ from pathlib import Path
 
 import pymysql
 
-from dev.clusters import (
-    NotOurs,
-    claim,
-    claimed,
-    is_ours,
-    kill_group,
-    release,
-)
+from dev.clusters import Command, claim, claimed, is_ours, kill_group, release
 
 KIND = "galera"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
@@ -336,26 +329,17 @@ def cluster(
         stop(directory, running)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m dev.clusters.galera",
-        description="Start or stop a MariaDB Galera cluster on this host.",
-    )
-    parser.add_argument("action", choices=["up", "down"])
-    parser.add_argument("--dir", type=Path, required=True, help="base directory")
-    parser.add_argument("--nodes", type=int, default=3)
-    options = parser.parse_args(argv)
-    if options.action == "down":
-        if not stop(options.dir):
-            raise SystemExit(f"{options.dir} is not a cluster that up made: left alone")
-        return
-    try:
-        running = start(options.dir, options.nodes)
-    except NotOurs as refused:
-        raise SystemExit(str(refused)) from None
+def _up(options: argparse.Namespace) -> None:
+    running = start(options.dir, options.nodes)
     print(f"started in {running.startup_seconds:.1f} s")
     for url in running.urls:
         print(url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = Command("galera", "Start or stop a MariaDB Galera cluster on this host.")
+    command.add_argument("--nodes", type=int, default=3)
+    command.run(argv, _up, stop)
 
 
 if __name__ == "__main__":

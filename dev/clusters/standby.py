@@ -27,19 +27,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 
-from dev.clusters import (
-    NotOurs,
-    claim,
-    claimed,
-    is_ours,
-    kill_group,
-    release,
-)
+from dev.clusters import Command, claim, claimed, is_ours, kill_group, release
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 PRIMARY_PORT = 5441
@@ -114,27 +108,17 @@ class Cluster:
 
     base: Path
     startup_seconds: float = 0.0
+    primary_dir: Path = field(init=False)
+    standby_dir: Path = field(init=False)
+    primary_url: ClassVar[str] = _url(PRIMARY_PORT)
+    standby_url: ClassVar[str] = _url(STANDBY_PORT)
 
     def __post_init__(self) -> None:
         # Absolute, as pg_ctl passes it to each postmaster: stop() recognises
         # our servers by it.
         self.base = self.base.resolve()
-
-    @property
-    def primary_dir(self) -> Path:
-        return self.base / "primary"
-
-    @property
-    def standby_dir(self) -> Path:
-        return self.base / "standby"
-
-    @property
-    def primary_url(self) -> str:
-        return _url(PRIMARY_PORT)
-
-    @property
-    def standby_url(self) -> str:
-        return _url(STANDBY_PORT)
+        self.primary_dir = self.base / "primary"
+        self.standby_dir = self.base / "standby"
 
     def _pg_ctl(self, datadir: Path, *arguments: str) -> None:
         _run(str(BIN / "pg_ctl"), "-D", str(datadir), *arguments)
@@ -247,31 +231,22 @@ def cluster(base: Path) -> Iterator[Cluster]:
         running.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m dev.clusters.standby",
-        description="A PostgreSQL primary (5441) and hot standby (5442) on this host.",
-    )
-    parser.add_argument("action", choices=["up", "down"])
-    parser.add_argument("--dir", type=Path, required=True, help="base directory")
-    arguments = parser.parse_args(argv)
-    running = Cluster(arguments.dir)
-    if arguments.action == "down":
-        if not running.stop():
-            raise SystemExit(
-                f"{arguments.dir} is not a cluster that up made: left alone"
-            )
-        return
+def _up(options: argparse.Namespace) -> None:
+    running = Cluster(options.dir)
     try:
         running.start()
-    except NotOurs as refused:
-        raise SystemExit(str(refused)) from None
     except BaseException:
         running.stop()
         raise
     print(f"primary: {running.primary_url}")
     print(f"standby: {running.standby_url}")
     print(f"started in {running.startup_seconds:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    Command(
+        "standby", "A PostgreSQL primary (5441) and hot standby (5442) on this host."
+    ).run(argv, _up, lambda directory: Cluster(directory).stop())
 
 
 if __name__ == "__main__":

@@ -20,16 +20,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from psycopg import sql
 from sqlalchemy import Engine, select
 
 from company_service.db import make_engine
@@ -47,8 +45,8 @@ from company_service.testing import (
     store_token,
 )
 from dev.clusters.balancer import Balancer, ensure_haproxy, example, haproxy
+from tests.support.postgresql import throwaway_database
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECK_MS = 200  # haproxy's check interval; fall 2: out after 2 failed checks
 DRAIN_SECONDS = "3"  # > fall x inter (0.4 s), with room for slow checks on a loaded CI
 CLIENTS = 4
@@ -57,22 +55,13 @@ DEPARTMENTS = "/api/v1/departments"
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[tuple[str, Engine]]:
-    plain = f"cs_balancer_{os.getpid()}"
-    name = sql.Identifier(plain)
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{plain}"
-    engine = make_engine({"sqlalchemy.url": url})
-    try:
-        rebuild_schema(engine)
-        yield url, engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
-            )
+    with throwaway_database("cs_balancer") as url:
+        engine = make_engine({"sqlalchemy.url": url})
+        try:
+            rebuild_schema(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 @dataclass
@@ -85,6 +74,25 @@ class Slot:
     server: LiveServer
 
 
+def start(
+    url: str, workdir: Path, port: int | None = None, tree: Path | None = None
+) -> Slot:
+    """A process of the previous release (``tree``) or of this one."""
+    stack, process = ExitStack(), Process()
+    server = stack.enter_context(
+        live_server(
+            (tree or ROOT) / "production.ini",
+            url,
+            workdir,
+            server_options={"drain_seconds": DRAIN_SECONDS},
+            process=process,
+            pythonpath=(str(tree),) if tree else (),
+            port=port,
+        )
+    )
+    return Slot(server.port, process, stack, server)
+
+
 @dataclass
 class Cluster:
     url: str
@@ -92,18 +100,7 @@ class Cluster:
     slots: list[Slot] = field(default_factory=list)
 
     def start(self, port: int | None = None) -> Slot:
-        stack, process = ExitStack(), Process()
-        server = stack.enter_context(
-            live_server(
-                ROOT / "production.ini",
-                self.url,
-                self.workdir,
-                server_options={"drain_seconds": DRAIN_SECONDS},
-                process=process,
-                port=port,
-            )
-        )
-        return Slot(server.port, process, stack, server)
+        return start(self.url, self.workdir, port)
 
 
 @pytest.fixture(scope="module")
@@ -288,10 +285,12 @@ def serves(port: int) -> bool:
         connection.close()
 
 
-def restart(cluster: Cluster, balancer: Balancer, index: int) -> None:
-    """SIGTERM, out of rotation while still serving, exited, started anew on
-    the same port, back in rotation."""
-    slot = cluster.slots[index]
+def replace(
+    slots: list[Slot], index: int, balancer: Balancer, start_new: Callable[[int], Slot]
+) -> None:
+    """The rolling restart's step: SIGTERM, out of rotation while still
+    serving, exited, ``start_new`` on the same port, back in rotation."""
+    slot = slots[index]
     name = f"s{index + 1}"
     popen = slot.process.popen
     assert popen is not None
@@ -304,7 +303,7 @@ def restart(cluster: Cluster, balancer: Balancer, index: int) -> None:
     assert popen.wait(timeout=30) == 0
     exited = time.monotonic() - signalled
     slot.stack.close()
-    cluster.slots[index] = cluster.start(port=slot.port)
+    slots[index] = start_new(slot.port)
     balancer.wait_for(name, "UP", timeout=15)
     print(
         f"\n{name}: SIGTERM; out of rotation after {out:.2f} s, exited after"
@@ -334,7 +333,7 @@ def test_a_rolling_restart_under_load_loses_no_request(cluster, token, database)
     try:
         time.sleep(1)
         for index in range(len(cluster_.slots)):
-            restart(cluster_, balancer, index)
+            replace(cluster_.slots, index, balancer, cluster_.start)
             time.sleep(1)  # both serve again before the next goes
     finally:
         stop.set()
@@ -403,55 +402,17 @@ def old_tree(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def before_expand(tmp_path_factory) -> Iterator[tuple[str, Engine]]:
     """A throw-away database at the revision before the expand."""
-    plain = f"cs_expand_{os.getpid()}"
-    name = sql.Identifier(plain)
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{plain}"
-    engine = make_engine({"sqlalchemy.url": url})
-    try:
-        with engine.connect() as connection:
-            config = alembic_config(connection)
-            previous = ScriptDirectory.from_config(config).get_revision(EXPAND)
-            assert previous is not None
-            command.upgrade(config, str(previous.down_revision))
-        yield url, engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
-            )
-
-
-def start(url: str, workdir: Path, port: int | None, tree: Path | None) -> Slot:
-    """A process of the previous release (``tree``) or of this one."""
-    stack, process = ExitStack(), Process()
-    server = stack.enter_context(
-        live_server(
-            (tree or ROOT) / "production.ini",
-            url,
-            workdir,
-            server_options={"drain_seconds": DRAIN_SECONDS},
-            process=process,
-            pythonpath=(str(tree),) if tree else (),
-            port=port,
-        )
-    )
-    return Slot(server.port, process, stack, server)
-
-
-def replace(slots: list[Slot], index: int, balancer: Balancer, start_new) -> None:
-    """The rolling restart's step: drain, out, exit, the new one in."""
-    slot = slots[index]
-    assert slot.process.popen is not None
-    slot.process.popen.send_signal(signal.SIGTERM)
-    balancer.wait_for(f"s{index + 1}", "DOWN", timeout=10)
-    assert slot.process.popen.wait(timeout=30) == 0
-    slot.stack.close()
-    slots[index] = start_new(slot.port)
-    balancer.wait_for(f"s{index + 1}", "UP", timeout=15)
+    with throwaway_database("cs_expand") as url:
+        engine = make_engine({"sqlalchemy.url": url})
+        try:
+            with engine.connect() as connection:
+                config = alembic_config(connection)
+                previous = ScriptDirectory.from_config(config).get_revision(EXPAND)
+                assert previous is not None
+                command.upgrade(config, str(previous.down_revision))
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 def post_with_key(server: LiveServer, token: str, name: str, key: str, rid: str):
@@ -492,7 +453,7 @@ def test_the_previous_release_keeps_serving_across_the_expand_migration(
             with engine.connect() as connection:  # expand, under load
                 command.upgrade(alembic_config(connection), EXPAND)
             time.sleep(0.5)
-            replace(slots, 1, balancer, lambda port: start(url, workdir, port, None))
+            replace(slots, 1, balancer, lambda port: start(url, workdir, port))
             old, new = slots[0].server, slots[1].server
             # Side by side: each replays the other's key.
             by_new = post_with_key(new, token, "by-new", "key-new", "rid-new")
@@ -500,7 +461,7 @@ def test_the_previous_release_keeps_serving_across_the_expand_migration(
             again_on_old = post_with_key(old, token, "by-new", "key-new", "rid-2")
             again_on_new = post_with_key(new, token, "by-old", "key-old", "rid-3")
             time.sleep(0.5)
-            replace(slots, 0, balancer, lambda port: start(url, workdir, port, None))
+            replace(slots, 0, balancer, lambda port: start(url, workdir, port))
             time.sleep(0.5)
             stop.set()  # before haproxy goes
             for thread in threads:

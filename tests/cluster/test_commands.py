@@ -17,12 +17,10 @@ from pathlib import Path
 import psycopg
 import pymysql
 import pytest
-from psycopg import sql
 
 from company_service.testing import ROOT, LiveServer
 from dev.clusters import NotOurs, balancer, galera, standby
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgresql import throwaway_database
 
 
 @pytest.fixture
@@ -85,18 +83,8 @@ def test_galera_up_serves_and_down_removes_it(workdir: Path, capsys) -> None:
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    plain = f"cs_commands_{os.getpid()}"
-    name = sql.Identifier(plain)
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{plain}"
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
-            )
+    with throwaway_database("cs_commands") as url:
+        yield url
 
 
 def test_balancer_up_serves_until_down(workdir: Path, database_url: str) -> None:

@@ -47,15 +47,6 @@ LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 ALTERNATIONS = 1000
 READS = 300
 BUMP = text("UPDATE employees SET salary_cents = salary_cents + 1 WHERE id = :id")
-# A generous lag bound: a paused standby stays in use for the test's seconds;
-# no token cache, so every request's token lookup is seen where it goes.
-REPLICA_OPTIONS = {
-    "auth.token_cache_seconds": "0",
-    "db.replica_max_lag_seconds": "30",
-    "db.replica_check_seconds": "0.2",
-    "db.replica_down_seconds": "1",
-    "db.replica_wait_ms": "300",
-}
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,13 @@ class Setup:
             self.workdir,
             app_options={
                 "db.replica_url": self.pg.standby_url,
-                **REPLICA_OPTIONS,
+                # Generous: a paused standby stays in use for a test's seconds.
+                "db.replica_max_lag_seconds": "30",
+                "db.replica_check_seconds": "0.2",
+                "db.replica_down_seconds": "1",
+                "db.replica_wait_ms": "300",
+                # No cache: every request's token lookup is seen where it goes.
+                "auth.token_cache_seconds": "0",
                 **options,
             },
             server_options={"threads": "8"},

@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import Table, select
 
 from company_service.models import Department, Employee
-from company_service.testing import bearer
-from tests.support.api import SUCCESS, problem
+from tests.support.api import EMPLOYEE, SUCCESS, problem
 
 API = "/api/v1"
 NO_SUCH_ID = 2**31 - 1
@@ -37,14 +36,6 @@ class Route:
     changed: tuple[str, str]  # the field a successful PUT or PATCH sets, and to what
 
 
-EMPLOYEE = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "title": "Engineer",
-    "hire_date": "2024-03-01",
-    "salary": "98000.00",
-}
 ROUTES = {
     "employees": Route(
         collection=f"{API}/employees",
@@ -121,11 +112,6 @@ CASES = {
         OK,
     ),
 }
-
-
-@pytest.fixture
-def editor(editor_token) -> dict:
-    return bearer(editor_token)
 
 
 def stored(dbsession, route: Route, item_id: int) -> dict | None:

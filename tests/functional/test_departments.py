@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from company_service.models import Department, Employee
 from company_service.testing import bearer
-from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
+from tests.support.api import SUCCESS, WRITES, assert_utc, created, error_locs, problem
 from tests.support.factories import DepartmentFactory, EmployeeFactory
 
 DEPARTMENTS = "/api/v1/departments"
@@ -42,16 +42,6 @@ def write(testapp, method: str, path: str, headers: dict, status: int, body=None
 
 def current(testapp, department_id: int, headers: dict) -> dict:
     return testapp.get(item(department_id), headers=headers).json
-
-
-@pytest.fixture
-def editor(editor_token) -> dict:
-    return bearer(editor_token)
-
-
-@pytest.fixture
-def reader(reader_token) -> dict:
-    return bearer(reader_token)
 
 
 @pytest.fixture
@@ -143,15 +133,11 @@ def test_post_creates_with_location_etag_and_body(testapp, editor):
         status=201,
     )
 
-    body = response.json
-    assert set(body) == FIELDS
-    assert response.headers["Location"].endswith(f"/api/v1/departments/{body['id']}")
+    body = created(response, DEPARTMENTS, FIELDS)
     assert response.headers["ETag"] == f'"{body["id"]}-1-0"'
     assert body["name"] == "Research"
     assert body["description"] == "Finds things out"
     assert body["employee_count"] == 0
-    assert body["version"] == 1
-    assert assert_utc(body["created_at"]) == assert_utc(body["updated_at"])
     assert current(testapp, body["id"], editor) == body
 
 
@@ -392,29 +378,27 @@ def test_a_bad_patch_is_422_and_changes_nothing(testapp, legal, editor, patch, l
     assert current(testapp, legal.id, editor) == before
 
 
-@pytest.mark.parametrize("method", ["PUT", "PATCH"])
-def test_a_body_that_is_not_json_is_415(testapp, legal, editor, method):
+@pytest.mark.parametrize(
+    ("method", "media_type"),
+    [
+        ("PUT", "text/plain"),
+        ("PATCH", "text/plain"),
+        ("PUT", "application/merge-patch+json"),  # PATCH's own, not PUT's
+    ],
+)
+def test_a_body_in_a_media_type_the_method_does_not_take_is_415(
+    testapp, legal, editor, method, media_type
+):
     before = current(testapp, legal.id, editor)
     response = getattr(testapp, method.lower())(
         item(legal.id),
         json.dumps({"name": "Law"}),
         headers=editor,
-        content_type="text/plain",
+        content_type=media_type,
         status=415,
     )
     problem(response, 415)
     assert current(testapp, legal.id, editor) == before
-
-
-def test_put_does_not_take_merge_patch_json(testapp, legal, editor):
-    response = testapp.put(
-        item(legal.id),
-        json.dumps({"name": "Law"}),
-        headers=editor,
-        content_type="application/merge-patch+json",
-        status=415,
-    )
-    problem(response, 415)
 
 
 def test_each_change_adds_exactly_one_to_the_version(testapp, legal, editor):

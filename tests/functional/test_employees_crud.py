@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 
 from company_service.models import Department, Employee
 from company_service.testing import bearer
-from tests.support.api import SUCCESS, WRITES, assert_utc, error_locs, problem
+from tests.support.api import (
+    EMPLOYEE,
+    SUCCESS,
+    WRITES,
+    assert_utc,
+    created,
+    error_locs,
+    problem,
+)
 from tests.support.company import HEADER
 from tests.support.factories import DepartmentFactory, EmployeeFactory
 
@@ -27,15 +35,7 @@ def item(employee_id: int) -> str:
 
 def payload(*omit: str, **fields) -> dict:
     """A valid employee body; ``omit`` drops fields, keywords replace them."""
-    body = {
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "email": "ada@example.com",
-        "title": "Engineer",
-        "hire_date": "2024-03-01",
-        "salary": "98000.00",
-        **fields,
-    }
+    body = {**EMPLOYEE, **fields}
     return {key: value for key, value in body.items() if key not in omit}
 
 
@@ -60,16 +60,6 @@ def write(testapp, method: str, path: str, headers: dict, status: int, body=None
 
 
 @pytest.fixture
-def editor(editor_token) -> dict:
-    return bearer(editor_token)
-
-
-@pytest.fixture
-def reader(reader_token) -> dict:
-    return bearer(reader_token)
-
-
-@pytest.fixture
 def department(dbsession) -> Department:
     return DepartmentFactory(name="Engineering")
 
@@ -91,16 +81,12 @@ def test_post_creates_with_location_etag_and_body(testapp, editor, department):
         status=201,
     )
 
-    body = response.json
-    assert set(body) == FIELDS
-    assert response.headers["Location"].endswith(f"/api/v1/employees/{body['id']}")
+    body = created(response, EMPLOYEES, FIELDS)
     assert response.headers["ETag"] == f'"{body["id"]}-1"'
     assert {key: body[key] for key in payload()} == payload()
     assert body["department_id"] == department.id
     assert body["manager_id"] == boss["id"]
     assert body["active"] is True
-    assert body["version"] == 1
-    assert assert_utc(body["created_at"]) == assert_utc(body["updated_at"])
     assert current(testapp, body["id"], editor) == body
 
 

@@ -2,6 +2,7 @@
 regular expressions, for every body and query string the document lists."""
 
 import inspect
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -71,11 +72,32 @@ def body_operations(document) -> list[tuple[str, str, str]]:
     return found
 
 
+def query_parameters(document) -> list[tuple[str, str]]:
+    """(path, name) of every query parameter of every GET."""
+    return [
+        (path, parameter["name"])
+        for path, methods in document["paths"].items()
+        if "get" in methods
+        for parameter in methods["get"]["parameters"]
+        if parameter["in"] == "query"
+    ]
+
+
+def url(path: str, ids: dict[str, int]) -> str:
+    """A documented path with its ``{id}`` (if any) an existing item's."""
+    collection = path.split("/")[3] if path.count("/") > 2 else ""
+    return path.replace("{id}", str(ids.get(collection, 1)))
+
+
+def refused(testapp, token: str, path: str, body: Any) -> list[dict]:
+    """The errors of a POST of ``body`` to ``path``, which must be a 422."""
+    answer = testapp.post_json(path, body, headers=bearer(token), status=422)
+    return answer.json["errors"]
+
+
 def send(testapp, token, ids, method, path, body):
-    collection = path.split("/")[3]
-    url = path.replace("{id}", str(ids.get(collection, 1)))
     sender = getattr(testapp, f"{method.lower()}_json")
-    return sender(url, body, headers=bearer(token), expect_errors=True)
+    return sender(url(path, ids), body, headers=bearer(token), expect_errors=True)
 
 
 def assert_plain_words(errors: list[dict], patterns: set[str]) -> None:
@@ -124,23 +146,15 @@ def test_a_body_of_the_wrong_json_type_is_told_to_be_an_object(
 
 
 def test_bulk_items_and_lists_of_the_wrong_json_type(testapp, editor_token):
-    answer = testapp.post_json(
-        "/api/v1/employees/bulk",
-        {"items": [1, VALID["EmployeeIn"], "x"]},
-        headers=bearer(editor_token),
-        status=422,
-    )
-    assert [(e["loc"], e["msg"]) for e in answer.json["errors"]] == [
+    bulk = "/api/v1/employees/bulk"
+    items = [1, VALID["EmployeeIn"], "x"]
+    errors = refused(testapp, editor_token, bulk, {"items": items})
+    assert [(e["loc"], e["msg"]) for e in errors] == [
         (["body", "items", 0], "must be a JSON object"),
         (["body", "items", 2], "must be a JSON object"),
     ]
-    answer = testapp.post_json(
-        "/api/v1/employees/bulk",
-        {"items": VALID["EmployeeIn"]},
-        headers=bearer(editor_token),
-        status=422,
-    )
-    assert answer.json["errors"][0]["msg"] == "must be a JSON array"
+    errors = refused(testapp, editor_token, bulk, {"items": VALID["EmployeeIn"]})
+    assert errors[0]["msg"] == "must be a JSON array"
 
 
 def test_every_string_field_refuses_control_characters_in_words(
@@ -173,58 +187,34 @@ def test_every_string_field_refuses_control_characters_in_words(
 def test_a_control_character_in_a_one_line_field_says_so(
     testapp, editor_token, field, says
 ):
-    answer = testapp.post_json(
-        "/api/v1/employees",
-        {**VALID["EmployeeIn"], field: "Ada\x07"},
-        headers=bearer(editor_token),
-        status=422,
-    )
-    assert answer.json["errors"] == [
+    body = {**VALID["EmployeeIn"], field: "Ada\x07"}
+    assert refused(testapp, editor_token, "/api/v1/employees", body) == [
         {"loc": ["body", field], "msg": says, "type": "string_pattern_mismatch"}
     ]
 
 
 def test_a_nul_in_a_description_says_so(testapp, editor_token):
-    answer = testapp.post_json(
-        "/api/v1/departments",
-        {"name": "Nul", "description": "a\x00b"},
-        headers=bearer(editor_token),
-        status=422,
-    )
-    [error] = answer.json["errors"]
+    body = {"name": "Nul", "description": "a\x00b"}
+    [error] = refused(testapp, editor_token, "/api/v1/departments", body)
     assert error["msg"] == "must not contain the NUL character (U+0000)"
 
 
 def test_a_validator_s_message_comes_without_pydantic_s_prefix(testapp, editor_token):
-    answer = testapp.post_json(
-        "/api/v1/departments",
-        {"name": "\u200b"},
-        headers=bearer(editor_token),
-        status=422,
-    )
-    assert answer.json["errors"][0]["msg"] == "must contain a visible character"
+    errors = refused(testapp, editor_token, "/api/v1/departments", {"name": "\u200b"})
+    assert errors[0]["msg"] == "must contain a visible character"
 
 
 def test_every_query_parameter_refuses_a_control_character_in_words(
     testapp, reader_token, ids, document
 ):
     patterns = string_patterns(document)
-    checked = 0
-    for path, methods in document["paths"].items():
-        operation = methods.get("get")
-        if operation is None:
-            continue
-        for parameter in operation["parameters"]:
-            if parameter["in"] != "query":
-                continue
-            collection = path.split("/")[3] if path.count("/") > 2 else ""
-            url = path.replace("{id}", str(ids.get(collection, 1)))
-            answer = testapp.get(
-                f"{url}?{parameter['name']}={quote(UNWANTED)}",
-                headers=bearer(reader_token),
-                expect_errors=True,
-            )
-            assert answer.status_int == 422, (path, parameter["name"], answer.text)
-            assert_plain_words(answer.json["errors"], patterns)
-            checked += 1
-    assert checked >= 20
+    parameters = query_parameters(document)
+    for path, name in parameters:
+        answer = testapp.get(
+            f"{url(path, ids)}?{name}={quote(UNWANTED)}",
+            headers=bearer(reader_token),
+            expect_errors=True,
+        )
+        assert answer.status_int == 422, (path, name, answer.text)
+        assert_plain_words(answer.json["errors"], patterns)
+    assert len(parameters) >= 20

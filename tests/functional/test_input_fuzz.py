@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from webob import Request
 
 from company_service.testing import bearer
+from tests.support.company import HEADER
 
 API = "/api/v1"
 DEPARTMENTS = f"{API}/departments"
@@ -231,21 +232,9 @@ PLAUSIBLE = st.one_of(
         ]
     ),
 )
-EMPLOYEE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "title",
-    "hire_date",
-    "salary",
-    "department_id",
-    "manager_id",
-    "active",
-    "id",
-    "version",
-    "created_at",
-    "employee_count",
-)
+# The representation's fields (read-only ones included: a client may send
+# them back), and a department's count, which an employee does not have.
+EMPLOYEE_FIELDS = (*HEADER, "employee_count")
 DEPARTMENT_FIELDS = ("name", "description", "id", "version", "employee_count")
 
 

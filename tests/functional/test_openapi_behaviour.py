@@ -178,11 +178,6 @@ def test_each_query_model_accepts_exactly_what_its_parameters_document(
 
 
 @pytest.fixture
-def editor(testapp, connection) -> dict[str, str]:
-    return bearer(store_token(connection, "editor"))
-
-
-@pytest.fixture
 def ids(testapp, editor) -> dict[str, int]:
     department = testapp.post_json(
         f"{API}/departments", {"name": "Drift"}, headers=editor

@@ -325,7 +325,19 @@ def test_total_only_when_asked(testapp, reader_token, data):
 # --- what is refused -------------------------------------------------------
 
 
-def assert_422_at(response, *names: str) -> None:
+def first_cursor(testapp, token: str, path: str, **params: str) -> str:
+    """The ``next_cursor`` of the first page ``params`` ask for: there is one."""
+    cursor = testapp.get(path, params=params, headers=bearer(token)).json["next_cursor"]
+    assert cursor
+    return cursor
+
+
+def assert_refused(testapp, token: str, path: str, *names: str, **params: str):
+    """A GET with ``params`` is a 422 that names the query parameters
+    ``names``, and leaks nothing of the code or the SQL behind it."""
+    response = testapp.get(
+        path, params=params, headers=bearer(token), expect_errors=True
+    )
     assert response.status_int == 422
     assert response.content_type == "application/problem+json"
     body = response.json
@@ -384,37 +396,17 @@ BROKEN_CURSORS: dict[str, Callable[[str], str]] = {
 
 @pytest.mark.parametrize("how", BROKEN_CURSORS)
 def test_a_damaged_cursor_is_a_422(testapp, reader_token, data, how):
-    first = testapp.get(
-        EMPLOYEES,
-        params={"sort": "last_name", "limit": "3"},
-        headers=bearer(reader_token),
-    ).json
-    cursor = first["next_cursor"]
-    assert cursor
+    query = {"sort": "last_name", "limit": "3"}
+    cursor = first_cursor(testapp, reader_token, EMPLOYEES, **query)
     broken = BROKEN_CURSORS[how](cursor)
     assert broken != cursor
-    response = testapp.get(
-        EMPLOYEES,
-        params={"sort": "last_name", "limit": "3", "cursor": broken},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "cursor")
+    assert_refused(testapp, reader_token, EMPLOYEES, "cursor", **query, cursor=broken)
 
 
 def test_a_cursor_relabelled_for_another_sort_is_a_422(testapp, reader_token, data):
-    cursor = testapp.get(
-        EMPLOYEES,
-        params={"sort": "last_name", "limit": "3"},
-        headers=bearer(reader_token),
-    ).json["next_cursor"]
-    response = testapp.get(
-        EMPLOYEES,
-        params={"sort": "first_name", "limit": "3", "cursor": _resort(cursor)},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "cursor")
+    cursor = first_cursor(testapp, reader_token, EMPLOYEES, sort="last_name", limit="3")
+    relabelled = {"sort": "first_name", "limit": "3", "cursor": _resort(cursor)}
+    assert_refused(testapp, reader_token, EMPLOYEES, "cursor", **relabelled)
 
 
 @pytest.mark.parametrize(
@@ -432,17 +424,9 @@ def test_a_cursor_relabelled_for_another_sort_is_a_422(testapp, reader_token, da
 def test_a_cursor_made_for_another_sort_is_a_422(
     testapp, reader_token, data, path, made_for, used_with
 ):
-    cursor = testapp.get(
-        path, params={"sort": made_for, "limit": "2"}, headers=bearer(reader_token)
-    ).json["next_cursor"]
-    assert cursor
-    response = testapp.get(
-        path,
-        params={"sort": used_with, "limit": "2", "cursor": cursor},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "cursor")
+    cursor = first_cursor(testapp, reader_token, path, sort=made_for, limit="2")
+    query = {"sort": used_with, "limit": "2", "cursor": cursor}
+    assert_refused(testapp, reader_token, path, "cursor", **query)
 
 
 @pytest.mark.parametrize(
@@ -452,13 +436,7 @@ def test_a_cursor_made_for_another_sort_is_a_422(
 )
 @pytest.mark.parametrize("path", [EMPLOYEES, DEPARTMENTS])
 def test_a_garbage_cursor_is_a_422(testapp, reader_token, path, cursor):
-    response = testapp.get(
-        path,
-        params={"cursor": cursor},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "cursor")
+    assert_refused(testapp, reader_token, path, "cursor", cursor=cursor)
 
 
 @pytest.mark.parametrize(
@@ -488,23 +466,13 @@ def test_a_garbage_cursor_is_a_422(testapp, reader_token, path, cursor):
     ],
 )
 def test_a_bad_sort_is_a_422(testapp, reader_token, path, sort):
-    response = testapp.get(
-        path, params={"sort": sort}, headers=bearer(reader_token), expect_errors=True
-    )
-    assert_422_at(response, "sort")
+    assert_refused(testapp, reader_token, path, "sort", sort=sort)
 
 
 def test_a_bad_sort_is_reported_rather_than_the_cursor(testapp, reader_token, data):
-    cursor = testapp.get(
-        EMPLOYEES, params={"limit": "2"}, headers=bearer(reader_token)
-    ).json["next_cursor"]
-    response = testapp.get(
-        EMPLOYEES,
-        params={"sort": "nope", "cursor": cursor, "limit": "0"},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "limit", "sort")
+    cursor = first_cursor(testapp, reader_token, EMPLOYEES, limit="2")
+    query = {"sort": "nope", "cursor": cursor, "limit": "0"}
+    assert_refused(testapp, reader_token, EMPLOYEES, "limit", "sort", **query)
 
 
 @pytest.mark.parametrize(("limit", "size"), [("1", 1), ("500", 42), ("07", 7)])
@@ -528,10 +496,7 @@ def test_the_default_limit_is_50(testapp, reader_token, data, dbsession):
 )
 @pytest.mark.parametrize("path", [EMPLOYEES, DEPARTMENTS])
 def test_a_limit_out_of_bounds_is_a_422(testapp, reader_token, path, limit):
-    response = testapp.get(
-        path, params={"limit": limit}, headers=bearer(reader_token), expect_errors=True
-    )
-    assert_422_at(response, "limit")
+    assert_refused(testapp, reader_token, path, "limit", limit=limit)
 
 
 # --- a department's employees ------------------------------------------------
@@ -562,35 +527,16 @@ def test_a_departments_employees_page_with_cursors(testapp, reader_token, data, 
 
 def test_a_departments_employees_refuse_a_damaged_cursor(testapp, reader_token, data):
     path = f"{DEPARTMENTS}/{data.teams[0]}/employees"
-    cursor = testapp.get(
-        path, params={"limit": "2", "sort": "last_name"}, headers=bearer(reader_token)
-    ).json["next_cursor"]
-    assert cursor
+    cursor = first_cursor(testapp, reader_token, path, limit="2", sort="last_name")
     for broken, sort in ((_flip_first(cursor), "last_name"), (cursor, "first_name")):
-        response = testapp.get(
-            path,
-            params={"limit": "2", "sort": sort, "cursor": broken},
-            headers=bearer(reader_token),
-            expect_errors=True,
-        )
-        assert_422_at(response, "cursor")
+        query = {"limit": "2", "sort": sort, "cursor": broken}
+        assert_refused(testapp, reader_token, path, "cursor", **query)
 
 
 def test_a_cursor_from_another_collection_is_a_422(testapp, reader_token, data):
-    cursor = testapp.get(
-        DEPARTMENTS, params={"limit": "3"}, headers=bearer(reader_token)
-    ).json["next_cursor"]
-    response = testapp.get(
-        EMPLOYEES,
-        params={"limit": "3", "cursor": cursor},
-        headers=bearer(reader_token),
-        expect_errors=True,
-    )
-    assert_422_at(response, "cursor")
+    cursor = first_cursor(testapp, reader_token, DEPARTMENTS, limit="3")
+    assert_refused(testapp, reader_token, EMPLOYEES, "cursor", limit="3", cursor=cursor)
 
 
 def test_an_empty_sort_is_a_422(testapp, reader_token, data):
-    response = testapp.get(
-        EMPLOYEES, params={"sort": ""}, headers=bearer(reader_token), expect_errors=True
-    )
-    assert_422_at(response, "sort")
+    assert_refused(testapp, reader_token, EMPLOYEES, "sort", sort="")

@@ -7,15 +7,9 @@ from urllib.parse import quote
 import pytest
 
 from company_service.schemas.query import DepartmentListQuery, EmployeeListQuery
-from company_service.testing import bearer, store_token
 from company_service.views.query import query
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def editor(connection) -> dict[str, str]:
-    return bearer(store_token(connection, "editor"))
 
 
 @pytest.fixture

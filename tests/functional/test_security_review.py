@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import webtest
 from pyramid.settings import asbool, aslist
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, select
 from waitress.adjustments import Adjustments
 from webob import Request
 
@@ -160,8 +160,12 @@ def record_texts(record: logging.LogRecord) -> list[str]:
     return texts
 
 
-def exercise_with_failures(app: webtest.TestApp, token: str, reader: str) -> None:
-    """Authenticated requests that succeed and that fail in every way."""
+def exercise_every_token(app: webtest.TestApp, engine: Engine, token: str) -> list[str]:
+    """Requests with the editor's ``token`` and a new reader's that succeed
+    and that fail in every way, and wrong tokens refused, as Bearer and as
+    Basic. Every token they sent."""
+    with committed(engine) as connection:
+        reader = store_token(connection, "reader")
     editor = bearer(token)
     app.get(WHOAMI, headers=editor, status=200)
     app.post_json(
@@ -179,10 +183,11 @@ def exercise_with_failures(app: webtest.TestApp, token: str, reader: str) -> Non
     app.post(f"{PROBE}/busy", headers=editor, status=503)
     app.post_json(DEPARTMENTS, {"name": "Reader"}, headers=bearer(reader), status=403)
     app.get(f"{API}/employees?limit={'9' * 20}", headers=editor, status=422)
-
-
-def wrong_tokens(token: str) -> list[str]:
-    return [new_token(), token[:-1] + ("A" if token[-1] != "A" else "B"), token + "!"]
+    wrong = [new_token(), token[:-1] + ("A" if token[-1] != "A" else "B"), token + "!"]
+    for bad in wrong:
+        app.get(WHOAMI, headers=bearer(bad), status=401)
+        app.get(WHOAMI, headers={"Authorization": f"Basic {bad}"}, status=401)
+    return [token, reader, *wrong]
 
 
 def assert_never_logged(caplog: pytest.LogCaptureFixture, secrets_: list[str]) -> None:
@@ -202,18 +207,11 @@ def test_tokens_never_reach_a_log_record(
 ):
     """Every logger at DEBUG, SQLAlchemy's statement log included: the token
     itself is never written, whatever the request does or how it fails."""
-    with committed(clean_database) as connection:
-        reader = store_token(connection, "reader")
-    token = committed_editor_token
-    wrong = wrong_tokens(token)
-    exercise_with_failures(real_app, token, reader)
-    for bad in wrong:
-        real_app.get(WHOAMI, headers=bearer(bad), status=401)
-        real_app.get(WHOAMI, headers={"Authorization": f"Basic {bad}"}, status=401)
+    tokens = exercise_every_token(real_app, clean_database, committed_editor_token)
     # SQLAlchemy's statement log was on: queries were logged.
     records = every_logger_at_debug.records
     assert any(r.name.startswith("sqlalchemy.engine") for r in records)
-    assert_never_logged(every_logger_at_debug, [token, reader, *wrong])
+    assert_never_logged(every_logger_at_debug, tokens)
 
 
 def test_token_hashes_never_reach_a_log_record_at_production_log_levels(
@@ -225,15 +223,9 @@ def test_token_hashes_never_reach_a_log_record_at_production_log_levels(
         if name.startswith("sqlalchemy.engine."):
             logging.getLogger(name).setLevel(logging.NOTSET)  # inherit, as in the ini
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARN)
-    with committed(clean_database) as connection:
-        reader = store_token(connection, "reader")
-    token = committed_editor_token
-    wrong = wrong_tokens(token)
-    exercise_with_failures(real_app, token, reader)
-    for bad in wrong:
-        real_app.get(WHOAMI, headers=bearer(bad), status=401)
-    hashes = [hash_token(t) for t in (token, reader, wrong[0], wrong[1])]
-    assert_never_logged(every_logger_at_debug, [token, reader, *wrong, *hashes])
+    tokens = exercise_every_token(real_app, clean_database, committed_editor_token)
+    hashes = [hash_token(t) for t in tokens]
+    assert_never_logged(every_logger_at_debug, [*tokens, *hashes])
 
 
 def test_token_hashes_never_reach_a_log_record_even_with_sql_logging(

@@ -6,15 +6,9 @@ the ETag was the version alone, and a department's ETag ignored its count."""
 import pytest
 from sqlalchemy import inspect, text
 
-from company_service.testing import bearer
 from tests.support.api import problem
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def editor(editor_token) -> dict:
-    return bearer(editor_token)
 
 
 def new_employee(testapp, editor, email: str, **fields):

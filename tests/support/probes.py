@@ -8,6 +8,7 @@ itself never registers them.
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,23 @@ from company_service.services.employees import EmployeeService
 from company_service.views.body import parse_body
 
 PREFIX = "/api/v1/_probe"
+View = Callable[[Request], Any]
+# (route name, path under PREFIX, method, permission, view), by @probe.
+PROBES: list[tuple[str, str, str, str | None, View]] = []
+
+
+def probe(
+    name: str, path: str, method: str, permission: str | None
+) -> Callable[[View], View]:
+    """Serve the view at ``PREFIX + path`` as route ``probe.<name>``, under
+    ``permission`` (None: the default one). :func:`includeme` adds them all,
+    those under EDIT as writes."""
+
+    def register(view: View) -> View:
+        PROBES.append((f"probe.{name}", path, method, permission, view))
+        return view
+
+    return register
 
 
 class NewDepartment(InputModel):  # read-only fields ignored, as in the service
@@ -37,6 +55,7 @@ class NewDepartment(InputModel):  # read-only fields ignored, as in the service
     description: str | None = Field(default=None, max_length=2000)
 
 
+@probe("departments", "/departments", "POST", EDIT)
 def create_department(request: Request) -> dict[str, Any]:
     body = parse_body(request, NewDepartment)
     department = Department(name=body.name, description=body.description)
@@ -51,6 +70,7 @@ class DepartmentWithHire(BaseModel):
     email: str
 
 
+@probe("hire", "/department-with-hire", "POST", EDIT)
 def department_with_hire(request: Request) -> dict[str, Any]:
     """A department and its first hire, through the services, in one request."""
     body = parse_body(request, DepartmentWithHire)
@@ -70,16 +90,19 @@ def department_with_hire(request: Request) -> dict[str, Any]:
     return {"department_id": department.id}
 
 
+@probe("raise", "/write-then-raise", "POST", EDIT)
 def write_then_raise(request: Request) -> dict[str, Any]:
     create_department(request)
     raise RuntimeError("boom: secret internals /etc/passwd SELECT")
 
 
+@probe("error", "/write-then-return-error", "POST", EDIT)
 def write_then_return_error(request: Request) -> Response:
     create_department(request)
     return problem_response(request, 422, "refused after writing")
 
 
+@probe("raw", "/raw-sql", "POST", EDIT)
 def raw_sql_write(request: Request) -> dict[str, Any]:
     """A text() INSERT with no ORM object and no mark_changed call."""
     body = parse_body(request, NewDepartment)
@@ -95,11 +118,14 @@ def raw_sql_write(request: Request) -> dict[str, Any]:
     return {"name": body.name}
 
 
+@probe("whoami", "/whoami", "GET", VIEW)
+@probe("undeclared", "/undeclared", "GET", None)  # the default
 def whoami(request: Request) -> dict[str, Any]:
     identity = request.identity
     return {"name": identity.name, "role": identity.role}
 
 
+@probe("busy", "/busy", "POST", EDIT)
 def always_busy(request: Request) -> dict[str, Any]:
     """Raise SQLite's "database is locked" on every attempt, counting them."""
     attempts = request.registry.setdefault("probe.busy_attempts", [])
@@ -109,6 +135,7 @@ def always_busy(request: Request) -> dict[str, Any]:
     )
 
 
+@probe("increment", "/employees/{id}/increment", "POST", EDIT)
 def increment_salary(request: Request) -> dict[str, Any]:
     """Read a counter, wait until a rival has read it too, then write it.
 
@@ -160,6 +187,7 @@ class FailsAtCommit:
     def tpc_abort(self, txn: Any) -> None: ...
 
 
+@probe("commit_fails", "/commit-fails", "POST", EDIT)
 def commit_fails(request: Request) -> dict[str, Any]:
     """Write a row, then fail at commit: once (transient), always, or with a bug."""
     mode = request.headers["X-Probe-Mode"]
@@ -180,6 +208,7 @@ def commit_fails(request: Request) -> dict[str, Any]:
     return {"attempt": attempt}
 
 
+@probe("slow", "/slow-query", "GET", VIEW)
 def slow_query(request: Request) -> dict[str, Any]:
     """A statement that takes two seconds, to meet db.statement_timeout_ms."""
     session = request.dbsession
@@ -190,6 +219,7 @@ def slow_query(request: Request) -> dict[str, Any]:
     return {"slept": True}
 
 
+@probe("slow_write", "/slow-write", "POST", EDIT)
 def slow_write(request: Request) -> dict[str, Any]:
     """Write, sleep the given seconds, write again: a request to interrupt."""
     marker = request.headers["X-Probe-Marker"]
@@ -203,6 +233,7 @@ def slow_write(request: Request) -> dict[str, Any]:
     return {"slept": seconds}
 
 
+@probe("tm", "/transaction", "GET", VIEW)
 def transaction_facts(request: Request) -> dict[str, Any]:
     """What kind of transaction manager the request has."""
     return {
@@ -211,6 +242,7 @@ def transaction_facts(request: Request) -> dict[str, Any]:
     }
 
 
+@probe("savepoint", "/savepoint", "POST", EDIT)
 def nested_savepoint(request: Request) -> dict[str, Any]:
     """A savepoint rolled back inside a request that then commits."""
     session = request.dbsession
@@ -223,30 +255,12 @@ def nested_savepoint(request: Request) -> dict[str, Any]:
     return {}
 
 
+@probe("commit_in_view", "/commit-in-view", "POST", EDIT)
 def commit_in_view(request: Request) -> dict[str, Any]:
     """What no view may do: commit the session itself, half-way through."""
     create_department(request)
     request.dbsession.commit()
     return {}
-
-
-PROBES = (
-    ("probe.departments", "/departments", "POST", EDIT, create_department),
-    ("probe.raise", "/write-then-raise", "POST", EDIT, write_then_raise),
-    ("probe.hire", "/department-with-hire", "POST", EDIT, department_with_hire),
-    ("probe.error", "/write-then-return-error", "POST", EDIT, write_then_return_error),
-    ("probe.raw", "/raw-sql", "POST", EDIT, raw_sql_write),
-    ("probe.whoami", "/whoami", "GET", VIEW, whoami),
-    ("probe.undeclared", "/undeclared", "GET", None, whoami),  # the default
-    ("probe.busy", "/busy", "POST", EDIT, always_busy),
-    ("probe.increment", "/employees/{id}/increment", "POST", EDIT, increment_salary),
-    ("probe.commit_fails", "/commit-fails", "POST", EDIT, commit_fails),
-    ("probe.tm", "/transaction", "GET", VIEW, transaction_facts),
-    ("probe.slow", "/slow-query", "GET", VIEW, slow_query),
-    ("probe.slow_write", "/slow-write", "POST", EDIT, slow_write),
-    ("probe.savepoint", "/savepoint", "POST", EDIT, nested_savepoint),
-    ("probe.commit_in_view", "/commit-in-view", "POST", EDIT, commit_in_view),
-)
 
 
 def includeme(config: Configurator) -> None:

@@ -86,29 +86,9 @@ def test_create_token_prints_only_the_token_which_then_works_until_revoked(
 
 
 def test_a_duplicate_token_name_is_refused(cli):
-    assert (
-        cli(
-            "company-service",
-            "create-token",
-            TESTING_INI,
-            "--role",
-            "editor",
-            "--name",
-            "x",
-        ).returncode
-        == 0
-    )
-    line = assert_one_line_error(
-        cli(
-            "company-service",
-            "create-token",
-            TESTING_INI,
-            "--role",
-            "editor",
-            "--name",
-            "x",
-        )
-    )
+    create = ("create-token", TESTING_INI, "--role", "editor", "--name", "x")
+    assert cli("company-service", *create).returncode == 0
+    line = assert_one_line_error(cli("company-service", *create))
     assert "already exists" in line
 
 

@@ -157,26 +157,34 @@ def conversation(server: LiveServer, editor: str, reader: str) -> list[Exchange]
     go("docs", "GET", f"{API}/docs", expect=200)
     go("docs css", "GET", f"{API}/docs/static/swagger-ui.css", expect=200)
 
+    def every_method(
+        kind: str, collection: str, body: dict, spare: dict, patch: dict
+    ) -> tuple[str, Exchange]:
+        """POST, GET, HEAD (and a 304), PUT and PATCH on a new item of
+        ``collection``, GET and HEAD on the collection, DELETE of a spare
+        item. The item's path, and its POST."""
+        made = go(f"POST {kind}", "POST", collection, body, auth, expect=201)
+        item = f"{collection}/{made.json['id']}"
+        extra = go(f"POST spare {kind}", "POST", collection, spare, auth, expect=201)
+        go(f"GET {kind}s", "GET", collection, headers=auth, expect=200)
+        go(f"HEAD {kind}s", "HEAD", collection, headers=auth, expect=200)
+        got = go(f"GET {kind}", "GET", item, headers=auth, expect=200)
+        go(f"HEAD {kind}", "HEAD", item, headers=auth, expect=200)
+        tag = {"If-None-Match": got.header("ETag")}
+        go(f"GET {kind} 304", "GET", item, headers={**auth, **tag}, expect=304)
+        go(f"PUT {kind}", "PUT", item, body, auth, expect=200)
+        go(f"PATCH {kind}", "PATCH", item, patch, auth, expect=200)
+        gone = f"{collection}/{extra.json['id']}"
+        go(f"DELETE {kind}", "DELETE", gone, headers=auth, expect=204)
+        return item, made
+
     departments = f"{API}/departments"
-    made = go(
-        "POST department", "POST", departments, {"name": "Lint"}, auth, expect=201
-    )
-    department = f"{departments}/{made.json['id']}"
-    spare = go("POST spare", "POST", departments, {"name": "Spare"}, auth, expect=201)
-    go("GET departments", "GET", departments, headers=auth, expect=200)
-    go("HEAD departments", "HEAD", departments, headers=auth, expect=200)
-    got = go("GET department", "GET", department, headers=auth, expect=200)
-    go("HEAD department", "HEAD", department, headers=auth, expect=200)
-    tag = {"If-None-Match": got.header("ETag")}
-    go("GET department 304", "GET", department, headers={**auth, **tag}, expect=304)
-    go("PUT department", "PUT", department, {"name": "Lint2"}, auth, expect=200)
-    go("PATCH department", "PATCH", department, {"name": "Lint3"}, auth, expect=200)
-    go(
-        "DELETE department",
-        "DELETE",
-        f"{departments}/{spare.json['id']}",
-        headers=auth,
-        expect=204,
+    department, made = every_method(
+        "department",
+        departments,
+        {"name": "Lint"},
+        {"name": "Spare"},
+        {"name": "Lint3"},
     )
     go(
         "GET department employees",
@@ -196,25 +204,8 @@ def conversation(server: LiveServer, editor: str, reader: str) -> list[Exchange]
         "salary": "98000.00",
         "department_id": made.json["id"],
     }
-    ada = go("POST employee", "POST", employees, person, auth, expect=201)
-    employee = f"{employees}/{ada.json['id']}"
     other = {**person, "email": "spare@lint.example"}
-    spare = go("POST spare employee", "POST", employees, other, auth, expect=201)
-    go("GET employees", "GET", employees, headers=auth, expect=200)
-    go("HEAD employees", "HEAD", employees, headers=auth, expect=200)
-    got = go("GET employee", "GET", employee, headers=auth, expect=200)
-    go("HEAD employee", "HEAD", employee, headers=auth, expect=200)
-    tag = {"If-None-Match": got.header("ETag")}
-    go("GET employee 304", "GET", employee, headers={**auth, **tag}, expect=304)
-    go("PUT employee", "PUT", employee, person, auth, expect=200)
-    go("PATCH employee", "PATCH", employee, {"title": "Lead"}, auth, expect=200)
-    go(
-        "DELETE employee",
-        "DELETE",
-        f"{employees}/{spare.json['id']}",
-        headers=auth,
-        expect=204,
-    )
+    employee, _ = every_method("employee", employees, person, other, {"title": "Lead"})
     go("reports", "GET", f"{employee}/reports", headers=auth, expect=200)
     go("chain", "GET", f"{employee}/chain", headers=auth, expect=200)
     go("stats", "GET", f"{API}/stats/departments", headers=auth, expect=200)

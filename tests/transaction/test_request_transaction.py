@@ -4,6 +4,7 @@ Each test looks at the database through a connection of its own afterwards,
 as another client would: what it finds is what the request really committed.
 """
 
+import pytest
 from sqlalchemy import select
 
 from company_service.models import Department
@@ -28,32 +29,6 @@ def test_a_view_that_writes_and_succeeds_is_committed(
     assert stored == "Research"
 
 
-def test_a_view_that_writes_then_raises_leaves_nothing(
-    real_app, committed_editor_token, engine
-):
-    response = real_app.post_json(
-        f"{PROBE}/write-then-raise",
-        {"name": "Doomed"},
-        headers=bearer(committed_editor_token),
-        status=500,
-    )
-    assert response.content_type == "application/problem+json"
-    assert count_rows(engine, Department) == 0
-
-
-def test_a_view_that_writes_then_returns_a_4xx_leaves_nothing(
-    real_app, committed_editor_token, engine
-):
-    """pyramid_tm would commit a *returned* error response; the commit veto stops it."""
-    real_app.post_json(
-        f"{PROBE}/write-then-return-error",
-        {"name": "Vetoed"},
-        headers=bearer(committed_editor_token),
-        status=422,
-    )
-    assert count_rows(engine, Department) == 0
-
-
 def test_a_raw_sql_write_on_the_request_session_is_committed(
     real_app, committed_editor_token, engine
 ):
@@ -64,16 +39,6 @@ def test_a_raw_sql_write_on_the_request_session_is_committed(
         headers=bearer(committed_editor_token),
     )
     assert count_rows(engine, Department, Department.name == "Written by text()") == 1
-
-
-def test_a_rejected_body_writes_nothing(real_app, committed_editor_token, engine):
-    real_app.post_json(
-        f"{PROBE}/departments",
-        {"name": "", "colour": "red"},
-        headers=bearer(committed_editor_token),
-        status=422,
-    )
-    assert count_rows(engine, Department) == 0
 
 
 def test_a_unique_violation_at_flush_is_not_committed_partially(
@@ -88,16 +53,33 @@ def test_a_unique_violation_at_flush_is_not_committed_partially(
     assert count_rows(engine, Department) == 1
 
 
-def test_a_view_that_commits_the_session_itself_is_refused(
-    real_app, committed_editor_token, engine
+@pytest.mark.parametrize(
+    ("probe", "body", "status"),
+    [
+        pytest.param("write-then-raise", {"name": "Doomed"}, 500, id="raises"),
+        # pyramid_tm would commit a *returned* error response; the commit
+        # veto stops it.
+        pytest.param(
+            "write-then-return-error", {"name": "Vetoed"}, 422, id="returns-a-4xx"
+        ),
+        pytest.param(
+            "departments", {"name": "", "colour": "red"}, 422, id="rejected-body"
+        ),
+        # Only the transaction manager commits: a view's own session.commit()
+        # fails the request, and the half of it written so far is rolled back.
+        pytest.param(
+            "commit-in-view", {"name": "Half a request"}, 500, id="commits-itself"
+        ),
+    ],
+)
+def test_a_request_that_fails_leaves_nothing(
+    real_app, committed_editor_token, engine, probe, body, status
 ):
-    """Only the transaction manager commits: a view's own session.commit()
-    fails the request, and the half of it written so far is rolled back."""
     response = real_app.post_json(
-        f"{PROBE}/commit-in-view",
-        {"name": "Half a request"},
+        f"{PROBE}/{probe}",
+        body,
         headers=bearer(committed_editor_token),
-        status=500,
+        status=status,
     )
     assert response.content_type == "application/problem+json"
     assert count_rows(engine, Department) == 0
