@@ -11,11 +11,13 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import DateTime, Engine, Select, select, type_coerce
+from sqlalchemy.orm import Session
 
 from ..models import insert_values
 from ..paging import Sort
@@ -37,6 +39,17 @@ COLUMNS = tuple(
     for name in FIELDS
 )
 DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass
+class BatchedImport:
+    """What both import modes share: one session, batches, a progress callback."""
+
+    session: Session
+    batch_size: int = DEFAULT_BATCH_SIZE
+    progress: Callable[[int], None] | None = None
+
+
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 # CSV injection (OWASP): a spreadsheet opening the export runs a cell that

@@ -6,16 +6,16 @@ inserted here in batches inside the caller's transaction; raising
 """
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.orm import Session
 
 from ..models import Department, Employee
 from .employee_csv import (
-    DEFAULT_BATCH_SIZE,
     BadLine,
+    BatchedImport,
     first_error,
     manager_of,
     parse_id,
@@ -24,7 +24,8 @@ from .employee_csv import (
 )
 
 
-class EmployeeImport:
+@dataclass
+class EmployeeImport(BatchedImport):
     """One import: rows validated, checked against the database and inserted
     in batches, so memory holds one batch plus a few ints and strings per
     row. A row whose manager an earlier batch stored gets it at once; the
@@ -34,22 +35,13 @@ class EmployeeImport:
     the one on the earliest line.
     """
 
-    def __init__(
-        self,
-        session: Session,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.session = session
-        self.batch_size = batch_size
-        self.progress = progress
-        self.lines: dict[int, int] = {}  # id -> line, for every readable id
-        self.managers: dict[int, int] = {}  # id -> manager_id, rows with one
-        self.later: dict[int, int] = {}  # the managers for the second pass
-        self.emails: dict[str, int] = {}  # email -> line
-        self.departments: set[int] = set()  # known to exist
-        self.pending: list[tuple[int, dict[str, Any]]] = []
-        self.imported = 0
+    lines: dict[int, int] = field(default_factory=dict)  # id -> line, readable ids
+    managers: dict[int, int] = field(default_factory=dict)  # id -> manager_id
+    later: dict[int, int] = field(default_factory=dict)  # managers, second pass
+    emails: dict[str, int] = field(default_factory=dict)  # email -> line
+    departments: set[int] = field(default_factory=set)  # known to exist
+    pending: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    imported: int = 0
 
     def run(self, handle: TextIO) -> int:
         """Import every row of ``handle`` or raise the earliest BadLine."""

@@ -9,19 +9,18 @@ database gives ids and timestamps. Every bad row is reported, not only the
 first; any bad row means the caller's transaction stores nothing.
 """
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from ..models import Department, Employee, email_key, insert_values
 from ..models.department import name_key
 from ..schemas.employee import EmployeeIn
 from ..schemas.types import MAX_ID, Email, contract_message
-from .employee_csv import DEFAULT_BATCH_SIZE, BadLine, check_shape, read_csv
+from .employee_csv import BadLine, BatchedImport, check_shape, read_csv
 
 REQUIRED = ("first_name", "last_name", "email", "salary")
 OPTIONAL = ("title", "hire_date", "department", "manager")
@@ -70,7 +69,8 @@ def header(record: list[str] | None) -> list[str]:
     return columns
 
 
-class NewHireImport:
+@dataclass
+class NewHireImport(BatchedImport):
     """One import: rows checked as they are read, against the database a
     batch at a time, and inserted a batch at a time until the first bad
     row; after it the rest are only checked, so every bad row is named.
@@ -79,23 +79,14 @@ class NewHireImport:
     manager may be given by the email of any row above.
     """
 
-    def __init__(
-        self,
-        session: Session,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.session = session
-        self.batch_size = batch_size
-        self.progress = progress
-        self.lines: dict[str, int] = {}  # email -> line, every row's
-        self.ids: dict[str, int] = {}  # email -> id, the rows stored
-        self.stored_ids: set[int] = set()
-        self.departments: dict[str, int] = {}  # name_key -> id, known to exist
-        self.errors: list[BadLine] = []
-        self.pending: list[Row] = []
-        self.read = 0
-        self.stored = 0
+    lines: dict[str, int] = field(default_factory=dict)  # email -> line, every row's
+    ids: dict[str, int] = field(default_factory=dict)  # email -> id, rows stored
+    stored_ids: set[int] = field(default_factory=set)
+    departments: dict[str, int] = field(default_factory=dict)  # name_key -> id
+    errors: list[BadLine] = field(default_factory=list)
+    pending: list[Row] = field(default_factory=list)
+    read: int = 0
+    stored: int = 0
 
     def run(self, handle: TextIO) -> int:
         """Store every row of ``handle`` or raise BadRows (or BadLine for

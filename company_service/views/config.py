@@ -40,6 +40,8 @@ class Operation:
 
 
 def api_view(
+    route_name: str,
+    request_method: str = "GET",
     *,
     summary: str,
     status: int = 200,
@@ -58,6 +60,7 @@ def api_view(
     view ``writes`` (db.declared_writes) unless it says not. Other options go
     to ``view_config`` as they are.
     """
+    settings.update(route_name=route_name, request_method=request_method)
     settings["operation"] = Operation(
         summary=summary, status=status, body=body, patch=patch,
         media_type=media_type, preconditions=preconditions,

@@ -41,8 +41,7 @@ def service(request: Request) -> DepartmentService:
 
 
 @api_view(
-    route_name="departments",
-    request_method="GET",
+    "departments",
     permission=VIEW,
     query=DepartmentListQuery,
     summary="List departments",
@@ -56,8 +55,8 @@ def list_departments(request: Request) -> DepartmentPage:
 
 
 @api_view(
-    route_name="departments",
-    request_method="POST",
+    "departments",
+    "POST",
     permission=EDIT,
     summary="Create a department",
     status=201,
@@ -75,8 +74,7 @@ def post_department(request: Request) -> DepartmentOut:
 
 
 @api_view(
-    route_name="department",
-    request_method="GET",
+    "department",
     permission=VIEW,
     summary="Read a department",
     preconditions=True,
@@ -89,8 +87,8 @@ def get_department(request: Request) -> DepartmentOut:
 
 
 @api_view(
-    route_name="department",
-    request_method="PUT",
+    "department",
+    "PUT",
     permission=EDIT,
     summary="Replace a department",
     body=DepartmentIn,
@@ -104,8 +102,8 @@ def replace_department(request: Request) -> DepartmentOut:
 
 
 @api_view(
-    route_name="department",
-    request_method="PATCH",
+    "department",
+    "PATCH",
     permission=EDIT,
     summary="Change a department (JSON merge patch)",
     body=DepartmentIn,
@@ -134,8 +132,8 @@ def _replace(request: Request, data: DepartmentIn) -> DepartmentOut:
 
 
 @api_view(
-    route_name="department",
-    request_method="DELETE",
+    "department",
+    "DELETE",
     permission=EDIT,
     summary="Delete a department without employees",
     status=204,
@@ -148,8 +146,7 @@ def remove_department(request: Request) -> Response:
 
 
 @api_view(
-    route_name="department_employees",
-    request_method="GET",
+    "department_employees",
     permission=VIEW,
     query=DepartmentEmployeesQuery,
     summary="List a department's employees",

@@ -42,19 +42,13 @@ PAGE = """<!doctype html>
 """
 
 
-@api_view(
-    route_name="openapi",
-    request_method="GET",
-    permission=NO_PERMISSION_REQUIRED,
-    summary="This document",
-)
+@api_view("openapi", permission=NO_PERMISSION_REQUIRED, summary="This document")
 def openapi_json(request: Request) -> OpenApiDocument:
     return openapi_document(request.registry)
 
 
 @api_view(
-    route_name="docs",
-    request_method="GET",
+    "docs",
     permission=NO_PERMISSION_REQUIRED,
     summary="This document, rendered",
     media_type="text/html",

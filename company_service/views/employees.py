@@ -29,8 +29,7 @@ def service(request: Request) -> EmployeeService:
 
 
 @api_view(
-    route_name="employees",
-    request_method="GET",
+    "employees",
     permission=VIEW,
     query=EmployeeListQuery,
     summary="List employees",
@@ -45,8 +44,8 @@ def list_employees(request: Request) -> EmployeePage:
 
 
 @api_view(
-    route_name="employees",
-    request_method="POST",
+    "employees",
+    "POST",
     permission=EDIT,
     summary="Create an employee",
     status=201,
@@ -62,8 +61,7 @@ def post_employee(request: Request) -> EmployeeOut:
 
 
 @api_view(
-    route_name="employee",
-    request_method="GET",
+    "employee",
     permission=VIEW,
     summary="Read an employee",
     preconditions=True,
@@ -75,8 +73,8 @@ def get_employee(request: Request) -> EmployeeOut:
 
 
 @api_view(
-    route_name="employee",
-    request_method="PUT",
+    "employee",
+    "PUT",
     permission=EDIT,
     summary="Replace an employee",
     body=EmployeeIn,
@@ -90,8 +88,8 @@ def replace_employee(request: Request) -> EmployeeOut:
 
 
 @api_view(
-    route_name="employee",
-    request_method="PATCH",
+    "employee",
+    "PATCH",
     permission=EDIT,
     summary="Change an employee (JSON merge patch)",
     body=EmployeeIn,
@@ -118,8 +116,8 @@ def _replace(request: Request, data: EmployeeIn) -> EmployeeOut:
 
 
 @api_view(
-    route_name="employee",
-    request_method="DELETE",
+    "employee",
+    "DELETE",
     permission=EDIT,
     summary="Delete an employee who manages nobody",
     status=204,

@@ -20,8 +20,7 @@ def csv_batch_size(settings: Mapping[str, Any]) -> int:
 
 
 @api_view(
-    route_name="employees_csv",
-    request_method="GET",
+    "employees_csv",
     permission=VIEW,
     query=EmployeeExportQuery,
     summary="Every matching employee as CSV, streamed",

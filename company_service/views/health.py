@@ -19,12 +19,7 @@ log = logging.getLogger(__name__)
 DRAINING_KEY = "company_service.draining"
 
 
-@api_view(
-    route_name="healthz",
-    request_method="GET",
-    permission=NO_PERMISSION_REQUIRED,
-    summary="Liveness",
-)
+@api_view("healthz", permission=NO_PERMISSION_REQUIRED, summary="Liveness")
 def healthz(request: Request) -> Health:
     """The process answers; the database is not consulted."""
     return Health(status="ok")
@@ -44,8 +39,7 @@ def answers(engine: Engine) -> None:
 
 
 @api_view(
-    route_name="readyz",
-    request_method="GET",
+    "readyz",
     permission=NO_PERMISSION_REQUIRED,
     summary="Readiness: the database answers",
     problems=(503,),

@@ -13,8 +13,7 @@ VERSION = version(SERVICE)
 
 
 @api_view(
-    route_name="index",
-    request_method="GET",
+    "index",
     permission=NO_PERMISSION_REQUIRED,
     summary="Links to the documentation and the health checks",
 )

@@ -15,8 +15,8 @@ from .items import item_id
 
 
 @api_view(
-    route_name="employees_bulk",
-    request_method="POST",
+    "employees_bulk",
+    "POST",
     permission=EDIT,
     summary="Create 1-1000 employees, all or none",
     body=BulkIn,
@@ -35,8 +35,8 @@ def bulk_create(request: Request) -> EmployeeList:
 
 
 @api_view(
-    route_name="department_raise",
-    request_method="POST",
+    "department_raise",
+    "POST",
     permission=EDIT,
     summary="Raise every active employee's salary, all or none",
     body=RaiseIn,
@@ -49,10 +49,7 @@ def raise_department(request: Request) -> RaiseOut:
 
 
 @api_view(
-    route_name="department_stats",
-    request_method="GET",
-    permission=VIEW,
-    summary="Headcount and salaries per department",
+    "department_stats", permission=VIEW, summary="Headcount and salaries per department"
 )
 def stats(request: Request) -> StatsList:
     rows = department_stats(request.dbsession)

@@ -14,8 +14,7 @@ from .query import query
 
 
 @api_view(
-    route_name="employee_reports",
-    request_method="GET",
+    "employee_reports",
     permission=VIEW,
     query=ReportsQuery,
     summary="Direct reports; with recursive=true every report and its depth",
@@ -27,8 +26,7 @@ def reports(request: Request) -> ReportList:
 
 
 @api_view(
-    route_name="employee_chain",
-    request_method="GET",
+    "employee_chain",
     permission=VIEW,
     summary="The managers above, direct manager first",
 )
