@@ -42,6 +42,7 @@ from company_service.testing import (
     rebuild_schema,
     store_token,
 )
+from tests.support.company import make_company
 from tests.support.factories import rows_in
 
 # The tests choose the database; a developer's DATABASE_URL must not leak in.
@@ -177,6 +178,16 @@ def real_app(app: Router, clean_database: Engine) -> webtest.TestApp:
 def committed_editor_token(clean_database: Engine) -> str:
     with clean_database.begin() as connection:
         return store_token(connection, "editor")
+
+
+@pytest.fixture
+def company(
+    real_app: webtest.TestApp, committed_editor_token: str
+) -> tuple[dict[str, str], Any]:
+    """An editor's headers, and the sample company made through the API and
+    committed."""
+    headers = bearer(committed_editor_token)
+    return headers, make_company(real_app, headers)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from tests.support.company import (
     HEADER,
     TEXT_FIELDS,
     add_formula_people,
-    make_company,
 )
 
 # OWASP's "CSV injection" list, and the quote that neutralises them.
@@ -41,12 +40,6 @@ def as_csv(value: object) -> str:
 
 def csv_rows(answer) -> list[list[str]]:
     return list(csv.reader(io.StringIO(answer.text, newline="")))
-
-
-@pytest.fixture
-def company(real_app, committed_editor_token):
-    headers = bearer(committed_editor_token)
-    return headers, make_company(real_app, headers)
 
 
 def assert_export_matches_list(app, headers, query: dict) -> int:

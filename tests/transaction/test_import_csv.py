@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from company_service.models import Employee
-from company_service.testing import TESTING_INI, bearer, count_rows
+from company_service.testing import TESTING_INI, count_rows
 from tests.support.cli import BIN, assert_one_line_error, run
 from tests.support.company import (
     CSV,
@@ -27,14 +27,7 @@ from tests.support.company import (
     HEADER,
     TEXT_FIELDS,
     add_formula_people,
-    make_company,
 )
-
-
-@pytest.fixture
-def company(real_app, committed_editor_token):
-    headers = bearer(committed_editor_token)
-    return headers, make_company(real_app, headers)
 
 
 @pytest.fixture

@@ -7,17 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from company_service.models import Employee
-from company_service.testing import TESTING_INI, bearer, count_rows
+from company_service.testing import TESTING_INI, count_rows
 from tests.support.cli import run
-from tests.support.company import EMPLOYEES, make_company
+from tests.support.company import EMPLOYEES
 
 HEADER = "first_name,last_name,email,department,manager,salary,hire_date"
-
-
-@pytest.fixture
-def company(real_app, committed_editor_token):
-    headers = bearer(committed_editor_token)
-    return headers, make_company(real_app, headers)
 
 
 @pytest.fixture
