@@ -97,8 +97,14 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        writer = connection.get_execution_options().get("sqlite_writer")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if connection.get_execution_options().get("sqlite_writer"):
+            # May wait for the lock and fail busy: through SQLAlchemy, so the
+            # error arrives wrapped and the request is retried.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # A deferred BEGIN takes no lock and cannot be busy: straight to
+            # the driver, without the statement machinery every read would pay.
+            connection.connection.dbapi_connection.execute("BEGIN")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -22,16 +22,26 @@ def test_every_connection_enforces_foreign_keys_and_uses_wal(app):
 
 @pytest.fixture
 def begins(app):
+    """The BEGINs SQLite itself ran (its trace callback), however sent."""
     seen: list[str] = []
 
-    def record(conn, cursor, statement, *args):
+    def record(statement):
         if statement.startswith("BEGIN"):
             seen.append(statement)
 
-    engine = app.registry["db.engine"]
-    event.listen(engine, "before_cursor_execute", record)
+    def checkout(dbapi_connection, *args):
+        dbapi_connection.set_trace_callback(record)
+
+    def checkin(dbapi_connection, *args):
+        if dbapi_connection is not None:
+            dbapi_connection.set_trace_callback(None)
+
+    pool = app.registry["db.engine"].pool
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
     yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    event.remove(pool, "checkout", checkout)
+    event.remove(pool, "checkin", checkin)
 
 
 def test_a_writer_takes_the_write_lock_up_front(
