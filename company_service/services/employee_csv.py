@@ -10,7 +10,7 @@ empty field, and text a spreadsheet would run as a formula behind a quote
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -48,6 +48,24 @@ class BatchedImport:
     session: Session
     batch_size: int = DEFAULT_BATCH_SIZE
     progress: Callable[[int], None] | None = None
+
+    def chunks(self, values: Iterable[Any]) -> Iterator[list[Any]]:
+        """``values`` in batch-sized lists, for IN lists and executemany."""
+        values = list(values)
+        for start in range(0, len(values), self.batch_size):
+            yield values[start : start + self.batch_size]
+
+    def existing(self, column: Any, values: Iterable[Any]) -> Iterator[Any]:
+        """The ``values`` present in ``column``."""
+        for chunk in self.chunks(values):
+            yield from self.session.scalars(select(column).where(column.in_(chunk)))
+
+    def ids_by(self, column: Any, values: Iterable[Any]) -> Iterator[tuple[Any, int]]:
+        """(value, id) of each row whose ``column`` is one of ``values``."""
+        table = column.table
+        for chunk in self.chunks(values):
+            statement = select(column, table.c.id).where(column.in_(chunk))
+            yield from self.session.execute(statement)
 
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")

@@ -6,11 +6,11 @@ inserted here in batches inside the caller's transaction; raising
 """
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, text, update
 
 from ..models import Department, Employee
 from .employee_csv import (
@@ -124,12 +124,10 @@ class EmployeeImport(BatchedImport):
             return None
         ids = [values["id"] for _, values in rows]
         emails = [values["email"] for _, values in rows]
-        taken_ids = set(self._existing(Employee.id, ids))
-        taken_emails = set(self._existing(Employee.email, emails))
+        taken_ids = set(self.existing(Employee.id, ids))
+        taken_emails = set(self.existing(Employee.email, emails))
         wanted = {values["department_id"] for _, values in rows} - {None}
-        self.departments.update(
-            self._existing(Department.id, wanted - self.departments)
-        )
+        self.departments.update(self.existing(Department.id, wanted - self.departments))
         for line, values in rows:
             if values["id"] in taken_ids:
                 return BadLine(
@@ -144,18 +142,11 @@ class EmployeeImport(BatchedImport):
                 )
         return None
 
-    def _existing(self, column: Any, values: Iterable[Any]) -> Iterator[Any]:
-        """The ``values`` present in ``column``, asked in batch-sized IN lists."""
-        values = list(values)
-        for start in range(0, len(values), self.batch_size):
-            chunk = values[start : start + self.batch_size]
-            yield from self.session.scalars(select(column).where(column.in_(chunk)))
-
     def _check_managers(self, limit: int) -> BadLine | None:
         """Managers that exist neither in the file nor in the database, and
         cycles inside the file; only rows above line ``limit`` count."""
         outside = {m for m in self.managers.values() if m not in self.lines}
-        stored = set(self._existing(Employee.id, outside))
+        stored = set(self.existing(Employee.id, outside))
         missing = [
             BadLine(self.lines[e], f"manager_id: no employee with id {m}")
             for e, m in self.managers.items()
@@ -204,8 +195,8 @@ class EmployeeImport(BatchedImport):
             .values(manager_id=bindparam("new_manager"), updated_at=table.c.updated_at)
         )
         pairs = [{"row_id": e, "new_manager": m} for e, m in self.later.items()]
-        for start in range(0, len(pairs), self.batch_size):
-            self.session.execute(statement, pairs[start : start + self.batch_size])
+        for chunk in self.chunks(pairs):
+            self.session.execute(statement, chunk)
         if self.imported and self.session.get_bind().dialect.name == "postgresql":
             # Explicit ids do not move the sequence; the next POST would collide.
             self.session.execute(

@@ -9,12 +9,11 @@ database gives ids and timestamps. Every bad row is reported, not only the
 first; any bad row means the caller's transaction stores nothing.
 """
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 
 from ..models import Department, Employee, email_key, insert_values
 from ..models.department import name_key
@@ -180,23 +179,15 @@ class NewHireImport(BatchedImport):
 
     def _check(self, rows: list[Row]) -> None:
         """Emails already taken, departments and managers that do not exist."""
-        taken = set(self._existing(Employee.email, [r.email for r in rows if r.email]))
+        taken = set(self.existing(Employee.email, [r.email for r in rows if r.email]))
         names = {name_key(r.department): r.department for r in rows if r.department}
         wanted = set(names) - set(self.departments)
-        for chunk in self._chunks(wanted):
-            statement = select(Department.name_key, Department.id).where(
-                Department.name_key.in_(chunk)
-            )
-            self.departments.update(self.session.execute(statement).all())
+        self.departments.update(self.ids_by(Department.__table__.c.name_key, wanted))
         emails = {r.manager for r in rows if isinstance(r.manager, str)}
         emails -= set(self.lines)
-        for chunk in self._chunks(emails):
-            statement = select(Employee.email, Employee.id).where(
-                Employee.email.in_(chunk)
-            )
-            self.ids.update(self.session.execute(statement).all())
+        self.ids.update(self.ids_by(Employee.__table__.c.email, emails))
         ids = {r.manager for r in rows if isinstance(r.manager, int)}
-        known_ids = set(self._existing(Employee.id, ids)) - self.stored_ids
+        known_ids = set(self.existing(Employee.id, ids)) - self.stored_ids
         for row in rows:
             if row.email in taken:
                 self._fail(row.line, "email", f"{row.email} already exists")
@@ -275,13 +266,3 @@ class NewHireImport(BatchedImport):
         self.ids.update(stored)
         self.stored_ids.update(stored.values())
         self.stored += len(stored)
-
-    def _chunks(self, values: Iterable[Any]) -> Iterator[list[Any]]:
-        values = list(values)
-        for start in range(0, len(values), self.batch_size):
-            yield values[start : start + self.batch_size]
-
-    def _existing(self, column: Any, values: Iterable[Any]) -> Iterator[Any]:
-        """The ``values`` present in ``column``, asked in batch-sized IN lists."""
-        for chunk in self._chunks(values):
-            yield from self.session.scalars(select(column).where(column.in_(chunk)))
